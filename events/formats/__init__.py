@@ -1,0 +1,1 @@
+"""One module per event-file format; each exposes ``read(path, sensor_size) -> EventStream``."""

@@ -1,0 +1,48 @@
+"""What every model of the zoo shares: its constructor arguments, input check, reset."""
+
+from __future__ import annotations
+
+import torch
+from spikingjelly.activation_based import functional
+from torch import nn
+
+
+class ModelShapeError(ValueError):
+    """Input frames that do not fit the model; the message says what was expected."""
+
+
+class ZooModel(nn.Module):
+    """Base class: subclasses set ARCH and call `_remember(locals())` in __init__.
+
+    arch_args: the constructor arguments as plain values (what a checkpoint stores).
+    """
+
+    ARCH = ""
+
+    def _remember(self, arguments: dict) -> None:
+        self.arch_args = {k: (list(v) if isinstance(v, tuple) else v)
+                          for k, v in arguments.items() if k not in ("self", "__class__")}
+
+    @property
+    def expected_input(self) -> tuple[int, int, int, int]:
+        """(T, channels, height, width) of one input sample."""
+        a = self.arch_args
+        return a["T"], a["in_channels"], a["input_size"], a["input_size"]
+
+    def check_input(self, x: torch.Tensor) -> None:
+        T, c, h, w = self.expected_input
+        if x.dim() != 5 or x.shape[0] != T or tuple(x.shape[2:]) != (c, h, w):
+            raise ModelShapeError(
+                f"input of shape {list(x.shape)} does not fit {self.ARCH}: expected "
+                f"[T={T}, N, {c}, {h}, {w}]; set the frame T and size to match the model"
+            )
+        if not torch.isfinite(x).all():
+            raise ModelShapeError("input frames contain NaN or infinite values")
+
+    def begin(self, x: torch.Tensor) -> None:
+        """Validate x and clear neuron states left from a previous batch."""
+        self.check_input(x)
+        functional.reset_net(self)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.arch_args.items())

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Idempotent set-up: creates .venv at the repository root and installs the pinned
+# requirements. A re-run does nothing unless a requirements file changed.
+#   scripts/setup.sh          runtime dependencies (dashboard, CLIs)
+#   scripts/setup.sh --test   also the test dependencies
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_test=0
+[ "${1:-}" = "--test" ] && with_test=1
+
+python_bin=${PYTHON:-}
+if [ -z "$python_bin" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then python_bin=$candidate; break; fi
+  done
+fi
+[ -n "$python_bin" ] || { echo "setup: no python3 found; install Python 3.11 or newer" >&2; exit 1; }
+"$python_bin" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' \
+  || { echo "setup: Python 3.11 or newer is required, found $("$python_bin" --version)" >&2; exit 1; }
+
+[ -x .venv/bin/python ] || { echo "setup: creating .venv with $python_bin"; "$python_bin" -m venv .venv; }
+
+pip_install() {
+  # pip prints a harmless warning per package for this machine's local wheel store.
+  .venv/bin/python -m pip install --disable-pip-version-check -q "$@" 2>&1 \
+    | { grep -v "^WARNING: Location 'file://" || true; }
+  return "${PIPESTATUS[0]}"
+}
+
+files="requirements.txt requirements-nodeps.txt"
+[ "$with_test" = 1 ] && files="$files requirements-test.txt"
+stamp=.venv/.setup-stamp$([ "$with_test" = 1 ] && echo -test)
+want=$(cat $files scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+  exit 0
+fi
+
+echo "setup: installing dependencies into .venv (first run takes a few minutes)"
+pip_install -r requirements.txt
+pip_install --no-deps -r requirements-nodeps.txt
+[ "$with_test" = 1 ] && pip_install -r requirements-test.txt
+.venv/bin/python -c "import torch, torchvision, spikingjelly.activation_based.model.sew_resnet, h5py, aedat" \
+  || { echo "setup: the installed packages do not import; delete .venv and run again" >&2; exit 1; }
+echo "$want" > "$stamp"
+echo "setup: done"
