@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from events.dataset import FramesDataset
 from events.formats.numpy_events import write_npz
+from events.frames import FrameSettings, events_to_frames
 from events.types import EventStream, make_stream
 
 MOTIONS = ("right", "left", "down", "up", "grow")
@@ -83,6 +85,11 @@ def make_recording(label: int, seed: int, settings: SyntheticSettings = Syntheti
     return make_stream(t[order], *cat, size, size, source=f"synthetic:{motion}:{seed}")
 
 
+def sample_seed(seed: int, label: int, index: int) -> int:
+    """The seed of recording `index` of class `label` in a data set made with `seed`."""
+    return seed * 1_000_003 + label * 10_007 + index
+
+
 def write_dataset(root: str | Path, n_per_class: int, seed: int = 0,
                   settings: SyntheticSettings = SyntheticSettings()) -> Path:
     """Write root/<motion>/<index>.npz for every class; returns root. The same seed gives
@@ -91,6 +98,14 @@ def write_dataset(root: str | Path, n_per_class: int, seed: int = 0,
     for label, motion in enumerate(settings.classes):
         (root / motion).mkdir(parents=True, exist_ok=True)
         for i in range(n_per_class):
-            stream = make_recording(label, seed * 1_000_003 + label * 10_007 + i, settings)
+            stream = make_recording(label, sample_seed(seed, label, i), settings)
             write_npz(root / motion / f"{i:04d}.npz", stream)
     return root
+
+
+def synthetic_frames(n_per_class: int, seed: int, frames: FrameSettings,
+                     settings: SyntheticSettings = SyntheticSettings()) -> FramesDataset:
+    """An in-memory data set of synthetic recordings integrated into frames."""
+    items = [(events_to_frames(make_recording(label, sample_seed(seed, label, i), settings), frames), label)
+             for label in range(len(settings.classes)) for i in range(n_per_class)]
+    return FramesDataset(np.stack([f for f, _ in items]), np.array([y for _, y in items]), list(settings.classes))

@@ -78,19 +78,25 @@ def _sensor_from_header(path: Path, header: bytes) -> tuple[int, int]:
     )
 
 
-def encode(t, x, y, p, source: bytes = b"DVS128", events_per_packet: int = 4096) -> bytes:
-    """Inverse of read() (used to write test files): one polarity packet per chunk."""
-    t = np.asarray(t, dtype=np.int64)
+def encode(t, x, y, p, source: bytes = b"DVS128", events_per_packet: int = 4096,
+           invalid: np.ndarray | None = None) -> bytes:
+    """Inverse of read() (used to write test files). Packets never span a timestamp
+    overflow, as in real files; `invalid` marks events written with the valid bit clear."""
+    t, x, y, p = (np.asarray(a, dtype=np.int64) for a in (t, x, y, p))
+    valid = np.ones(len(t), np.int64) if invalid is None else 1 - np.asarray(invalid, np.int64)
     out = [MAGIC + b"\r\n", b"#Format: RAW\r\n", b"#Source 1: " + source + b"\r\n", END_HEADER]
-    for start in range(0, len(t), events_per_packet):
-        sl = slice(start, start + events_per_packet)
-        n = len(t[sl])
-        ev = np.empty(n, dtype=POLARITY_EVENT)
-        ev["data"] = 1 | (np.asarray(p[sl], np.int64) << 1) | (np.asarray(y[sl], np.int64) << 2) | (np.asarray(x[sl], np.int64) << 17)
-        ev["t"] = t[sl] & 0x7FFFFFFF
-        head = np.zeros(1, dtype=PACKET_HEADER)
-        head["type"], head["source"], head["size"], head["ts_offset"] = POLARITY_TYPE, 1, 8, 4
-        head["ts_overflow"] = int(t[sl][0] >> 31) if n else 0
-        head["capacity"] = head["number"] = head["valid"] = n
-        out += [head.tobytes(), ev.tobytes()]
+    overflow = t >> 31
+    for epoch in np.unique(overflow):
+        idx = np.flatnonzero(overflow == epoch)
+        for start in range(0, len(idx), events_per_packet):
+            sl = idx[start:start + events_per_packet]
+            ev = np.empty(len(sl), dtype=POLARITY_EVENT)
+            ev["data"] = valid[sl] | (p[sl] << 1) | (y[sl] << 2) | (x[sl] << 17)
+            ev["t"] = t[sl] & 0x7FFFFFFF
+            head = np.zeros(1, dtype=PACKET_HEADER)
+            head["type"], head["source"], head["size"], head["ts_offset"] = POLARITY_TYPE, 1, 8, 4
+            head["ts_overflow"] = int(epoch)
+            head["capacity"] = head["number"] = len(sl)
+            head["valid"] = int(valid[sl].sum())
+            out += [head.tobytes(), ev.tobytes()]
     return b"".join(out)

@@ -1,0 +1,120 @@
+"""The project's checkpoint format, and safe loading of any checkpoint file.
+
+A checkpoint is a dict of tensors and plain values, loadable with
+torch.load(..., weights_only=True):
+  format          "snn-redundancy-checkpoint"
+  format_version  1
+  arch            architecture name (models.registry.ARCHS)
+  arch_args       the model's constructor arguments (plain values)
+  state_dict      the model's parameters and buffers
+  meta            training metadata: data, frames (T, dt_ms, size), seed, epochs, metrics ...
+Nothing here ever unpickles code: files carrying Python objects are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.base import ZooModel
+from models.registry import build_model
+
+FORMAT = "snn-redundancy-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the one-line message names the problem and the fix."""
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_file(path: str | Path) -> Any:
+    """torch.load with weights_only=True and every failure turned into a CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        detail = str(exc).splitlines()
+        hint = next((line.strip() for line in detail if "GLOBAL" in line or "Unsupported" in line), "")
+        raise CheckpointError(
+            f"{path}: refused, the file carries pickled Python objects that could run code"
+            f"{' (' + hint + ')' if hint else ''}; only tensors and plain values are loaded"
+        ) from None
+    except Exception as exc:  # torch.load raises many types (KeyError, RuntimeError ...) on damaged files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint, or truncated ({first})") from None
+
+
+def check_state_dict(state: dict, model: torch.nn.Module, what: str) -> None:
+    """Raise one CheckpointError listing missing, unexpected and wrongly shaped keys."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(
+        f"{k} {list(state[k].shape)} vs {list(expected[k].shape)}"
+        for k in set(state) & set(expected)
+        if not isinstance(state[k], torch.Tensor) or state[k].shape != expected[k].shape
+    )
+    if missing or unexpected or wrong:
+        parts = [f"{label} ({len(keys)}): {_short(keys)}" for label, keys in
+                 (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes, file vs model", wrong)) if keys]
+        raise CheckpointError(f"{what} does not match the model: " + "; ".join(parts))
+
+
+def _short(keys: list[str], limit: int = 6) -> str:
+    return ", ".join(keys[:limit]) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def save_checkpoint(path: str | Path, model: ZooModel, meta: dict | None = None) -> Path:
+    """Write the project's checkpoint atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "arch": model.ARCH,
+        "arch_args": dict(model.arch_args), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "meta": meta or {},
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> tuple[ZooModel, dict]:
+    """Load a project checkpoint: returns (model in eval mode, the checkpoint's meta)."""
+    payload = load_file(path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        looks_like_state_dict = isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values())
+        hint = ("it is a bare state_dict; import the authors' arch-A files with models.authors.load_authors_checkpoint"
+                if looks_like_state_dict else "it is not a checkpoint written by this project")
+        raise CheckpointError(f"{path}: not a {FORMAT} file ({hint})")
+    version = payload.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version} is not supported (this tool reads {FORMAT_VERSION}); upgrade the tool")
+    try:
+        model = build_model(payload["arch"], **payload["arch_args"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot build the model it describes ({exc})") from None
+    check_state_dict(payload["state_dict"], model, str(path))
+    model.load_state_dict(payload["state_dict"])
+    return model.eval(), dict(payload.get("meta") or {})

@@ -1,0 +1,198 @@
+"""Train a model of the zoo on event data and write a checkpoint plus a JSON of metrics.
+
+    python -m models.train --data ../shared/data/nmnist-small --arch lif_snn3 \
+        --attention asa1 --T 10 --dt-ms 30 --widths 16 32 32 --hidden 128 \
+        --epochs 4 --out runs/nmnist_asa1.pt
+
+--data takes a folder data set (see events.dataset) or 'synthetic' (the project's
+generator). The JSON (same path, .json) holds test accuracy, NASFR, per-layer firing
+rates and the loss per epoch. CPU by default; CUDA is used when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, Subset
+from tqdm import tqdm
+
+from events.dataset import EventFolderDataset, materialize
+from events.frames import FrameSettings
+from events.synthetic import SyntheticSettings, synthetic_frames
+from events.types import EventFileError
+from models import TOOL_VERSION
+from models.attention import KINDS
+from models.base import ModelShapeError, ZooModel
+from models.checkpoint import save_checkpoint
+from models.firing import tally_spikes
+from models.registry import ARCHS, build_model
+
+IN_MEMORY_LIMIT_BYTES = 2 << 30
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="folder data set, or 'synthetic'")
+    p.add_argument("--out", required=True, type=Path, help="checkpoint path (.pt); metrics go to the same path with .json")
+    p.add_argument("--arch", default="lif_snn3", choices=list(ARCHS))
+    p.add_argument("--attention", default="none", choices=list(KINDS))
+    p.add_argument("--reduction", type=int, default=1, help="ASA-1 temporal reduction r")
+    p.add_argument("--T", type=int, default=10, help="timesteps (frames per sample)")
+    p.add_argument("--dt-ms", type=float, default=30.0, help="frame length in ms (t_lat = T x dt)")
+    p.add_argument("--size", type=int, default=None, help="down-sample frames to size x size (default: sensor size)")
+    p.add_argument("--sensor-size", type=int, nargs=2, metavar=("W", "H"), help="for event files that do not store it")
+    p.add_argument("--widths", type=int, nargs=3, default=None, help="lif_snn3 conv widths (default 64 128 128)")
+    p.add_argument("--hidden", type=int, default=None, help="lif_snn3/plif_snn5 hidden units of the first FC layer")
+    p.add_argument("--channels", type=int, default=None, help="plif_snn5 conv channels")
+    p.add_argument("--train-split", default="train", help="sub-folder with training data, if the folder has one")
+    p.add_argument("--test-split", default="test", help="sub-folder with test data, if the folder has one")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="held-out share when the folder has no splits")
+    p.add_argument("--max-per-class", type=int, default=None, help="use at most this many training files per class")
+    p.add_argument("--synthetic-per-class", type=int, default=60, help="synthetic training samples per class")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--loss", choices=["mse", "ce"], default="mse", help="MSE on one-hot (paper) or cross-entropy")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1 ...")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def load_data(args, frames: FrameSettings) -> tuple[Dataset, Dataset, list[str], dict]:
+    """(train, test, class names, provenance) for --data."""
+    if args.data == "synthetic":
+        syn = SyntheticSettings()
+        train = synthetic_frames(args.synthetic_per_class, args.seed, frames, syn)
+        test = synthetic_frames(max(4, args.synthetic_per_class // 4), args.seed + 1, frames, syn)
+        info = {"source": "synthetic", "generator": {"size": syn.size, "duration_ms": syn.duration_ms,
+                "noise_hz": syn.noise_hz, "seed_train": args.seed, "seed_test": args.seed + 1}}
+        return train, test, train.classes, info
+    sensor = tuple(args.sensor_size) if args.sensor_size else None
+    root = Path(args.data)
+    has_splits = root.is_dir() and {args.train_split.lower(), args.test_split.lower()} <= {
+        d.name.lower() for d in (root / "events_np" if (root / "events_np").is_dir() else root).iterdir() if d.is_dir()}
+    if has_splits:
+        train = EventFolderDataset(root, frames, args.train_split, sensor, max_per_class=args.max_per_class)
+        test = EventFolderDataset(root, frames, args.test_split, sensor)
+        if train.classes != test.classes:
+            raise EventFileError(f"{root}: train and test class folders differ ({train.classes} vs {test.classes})")
+        classes = train.classes
+    else:
+        full = EventFolderDataset(root, frames, None, sensor, max_per_class=args.max_per_class)
+        order = np.random.default_rng(args.seed).permutation(len(full))
+        n_test = max(1, int(round(len(full) * args.test_fraction)))
+        train, test, classes = Subset(full, order[n_test:].tolist()), Subset(full, order[:n_test].tolist()), full.classes
+    info = {"source": str(root.resolve()), "train_split": args.train_split if has_splits else None,
+            "test_split": args.test_split if has_splits else None, "max_per_class": args.max_per_class}
+    return train, test, classes, info
+
+
+def maybe_in_memory(ds: Dataset, frames_shape: tuple[int, ...], progress: bool) -> Dataset:
+    if hasattr(ds, "frames"):
+        return ds
+    return materialize(ds, progress) if len(ds) * int(np.prod(frames_shape)) * 4 < IN_MEMORY_LIMIT_BYTES else ds
+
+
+def model_args(args, n_classes: int, sample_shape: tuple[int, ...]) -> dict:
+    T, channels, height, width = sample_shape
+    if height != width:
+        raise ModelShapeError(f"frames are {height}x{width}; the models need square input, use --size")
+    out = {"T": T, "num_classes": n_classes, "in_channels": channels, "input_size": height,
+           "attention": args.attention, "reduction": args.reduction}
+    for key in ("widths", "hidden", "channels"):
+        if getattr(args, key) is not None:
+            out[key] = getattr(args, key)
+    return out
+
+
+def evaluate(model: ZooModel, loader: DataLoader, device: torch.device, progress: bool) -> dict:
+    """Accuracy and firing rates on a loader (no gradients)."""
+    model.eval()
+    correct = total = 0
+    with torch.no_grad(), tally_spikes(model) as tally:
+        for x, y in tqdm(loader, desc="test", disable=not progress, leave=False):
+            out = model(x.transpose(0, 1).to(device))
+            correct += int((out.argmax(1).cpu() == y).sum())
+            total += len(y)
+    return {"test_accuracy": correct / max(total, 1), "nasfr": tally.nasfr(),
+            "layer_firing_rates": tally.layer_rates(), "test_samples": total}
+
+
+def train(args) -> dict:
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    frames = FrameSettings(args.T, args.dt_ms, (args.size, args.size) if args.size else None)
+    progress = not args.no_progress
+    train_ds, test_ds, classes, data_info = load_data(args, frames)
+    sample_shape = tuple(train_ds[0][0].shape)
+    train_ds, test_ds = maybe_in_memory(train_ds, sample_shape, progress), maybe_in_memory(test_ds, sample_shape, progress)
+    model = build_model(args.arch, **model_args(args, len(classes), sample_shape)).to(device)
+    gen = torch.Generator().manual_seed(args.seed)
+    train_loader = DataLoader(train_ds, batch_size=args.batch_size, shuffle=True, generator=gen)
+    test_loader = DataLoader(test_ds, batch_size=args.batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(args.epochs, 1))
+    history, started = [], time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        loss_sum = correct = seen = 0
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", disable=not progress)
+        for x, y in bar:
+            x, y = x.transpose(0, 1).to(device), y.to(device)
+            out = model(x)
+            loss = (F.mse_loss(out, F.one_hot(y, len(classes)).float()) if args.loss == "mse"
+                    else F.cross_entropy(out, y))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(y)
+            correct += int((out.argmax(1) == y).sum())
+            seen += len(y)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
+        scheduler.step()
+        history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_accuracy": correct / seen})
+    metrics = evaluate(model, test_loader, device, progress)
+    metrics.update({"history": history, "train_samples": len(train_ds), "seconds": round(time.time() - started, 1),
+                    "parameters": sum(p.numel() for p in model.parameters())})
+    meta = {
+        "tool_version": TOOL_VERSION, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "data": {**data_info, "classes": classes},
+        "frames": {"T": frames.T, "dt_ms": frames.dt_ms, "size": list(sample_shape[2:]), "binary": frames.binary},
+        "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "loss": args.loss,
+                     "seed": args.seed, "device": str(device), "optimizer": "adam+cosine"},
+        "metrics": metrics,
+    }
+    save_checkpoint(args.out, model.cpu(), meta)
+    args.out.with_suffix(".json").write_text(json.dumps({"checkpoint": str(args.out), "arch": model.ARCH,
+                                                         "arch_args": model.arch_args, **meta}, indent=2))
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        metrics = train(args)
+    except (EventFileError, ModelShapeError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"test accuracy {metrics['test_accuracy']:.4f}  NASFR {metrics['nasfr']:.4f}  "
+          f"({metrics['seconds']} s) -> {args.out} and {args.out.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

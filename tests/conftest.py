@@ -1,0 +1,18 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+NMNIST = Path(os.environ.get("NMNIST_DIR", REPO.parent / "shared" / "data" / "nmnist-small"))
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def nmnist_dir() -> Path:
+    """The real N-MNIST folder. Missing is a failure, not a skip: CI must use real data."""
+    if not (NMNIST / "Train").is_dir() or not (NMNIST / "Test").is_dir():
+        pytest.fail(f"real N-MNIST data not found at {NMNIST}; set NMNIST_DIR or provide ../shared/data/nmnist-small")
+    return NMNIST
