@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_test=0
-[ "${1:-}" = "--test" ] && with_test=1
+if [ "${1:-}" = "--test" ]; then with_test=1; fi
 
 python_bin=${PYTHON:-}
 if [ -z "$python_bin" ]; then
@@ -29,8 +29,11 @@ pip_install() {
 }
 
 files="requirements.txt requirements-nodeps.txt"
-[ "$with_test" = 1 ] && files="$files requirements-test.txt"
-stamp=.venv/.setup-stamp$([ "$with_test" = 1 ] && echo -test)
+stamp=.venv/.setup-stamp
+if [ "$with_test" = 1 ]; then
+  files="$files requirements-test.txt"
+  stamp=.venv/.setup-stamp-test
+fi
 want=$(cat $files scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
@@ -39,7 +42,7 @@ fi
 echo "setup: installing dependencies into .venv (first run takes a few minutes)"
 pip_install -r requirements.txt
 pip_install --no-deps -r requirements-nodeps.txt
-[ "$with_test" = 1 ] && pip_install -r requirements-test.txt
+if [ "$with_test" = 1 ]; then pip_install -r requirements-test.txt; fi
 .venv/bin/python -c "import torch, torchvision, spikingjelly.activation_based.model.sew_resnet, h5py, aedat" \
   || { echo "setup: the installed packages do not import; delete .venv and run again" >&2; exit 1; }
 echo "$want" > "$stamp"
