@@ -48,6 +48,14 @@ def resolve_root(root: str | Path, split: str | None) -> tuple[Path, tuple[int, 
     return root, sensor
 
 
+def has_split(root: str | Path, split: str) -> bool:
+    """Whether `root` (or its SpikingJelly events_np/) has a sub-folder named `split` (any case)."""
+    root = Path(root)
+    if (root / "events_np").is_dir():
+        root = root / "events_np"
+    return root.is_dir() and any(d.is_dir() and d.name.lower() == split.lower() for d in root.iterdir())
+
+
 def list_classes(folder: Path) -> list[str]:
     """Class sub-folder names, numerically ordered when all are numbers."""
     names = [d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")]

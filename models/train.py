@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from events.dataset import EventFolderDataset, materialize
+from events.dataset import EventFolderDataset, has_split, materialize
 from events.frames import FrameSettings
 from events.synthetic import SyntheticSettings, synthetic_frames
 from events.types import EventFileError
@@ -79,8 +79,7 @@ def load_data(args, frames: FrameSettings) -> tuple[Dataset, Dataset, list[str],
         return train, test, train.classes, info
     sensor = tuple(args.sensor_size) if args.sensor_size else None
     root = Path(args.data)
-    has_splits = root.is_dir() and {args.train_split.lower(), args.test_split.lower()} <= {
-        d.name.lower() for d in (root / "events_np" if (root / "events_np").is_dir() else root).iterdir() if d.is_dir()}
+    has_splits = has_split(root, args.train_split) and has_split(root, args.test_split)
     if has_splits:
         train = EventFolderDataset(root, frames, args.train_split, sensor, max_per_class=args.max_per_class)
         test = EventFolderDataset(root, frames, args.test_split, sensor)

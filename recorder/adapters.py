@@ -1,0 +1,110 @@
+"""How the recorder gets U (before fire and reset) and H (after reset) from a neuron layer.
+
+SpikingJelly 2.x neurons keep only the state after reset (`v`, `v_seq`), and their fused
+kernels never expose U. For every SpikingJelly `BaseNode` with a single state `v` (LIF,
+IF, PLIF and the other Heaviside neurons) the recorder replays one charge step with the
+layer's own functional forward and an infinite threshold, so nothing fires or resets:
+
+    U[t] = charge(v_after_reset[t-1], X[t])       H[t] = charge(v_after_reset[t], 0)
+
+H is the paper's H (Eq. 4: what U[t+1] would be with no input). The replay is checked:
+Heaviside(U - V_th) must reproduce the layer's real spikes, else recording stops with an
+error instead of storing a wrong U.
+
+Custom neuron modules: register a NeuronAdapter with `register_adapter`. The recorder
+captures the input X of each call and the state attribute `state_attr` before and after
+it (single-step calls), or `<state_attr>_seq` after a multi-step call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from spikingjelly.activation_based.neuron import BaseNode
+from torch import nn
+
+
+class RecorderError(ValueError):
+    """Recording cannot go on; the one-line message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class NeuronAdapter:
+    """matches(module): whether this adapter handles the module.
+    charge(module, x, v_before) -> U: one charge step without fire or reset.
+    params(module) -> dict with v_threshold, v_reset (None = soft reset), tau, beta, decay_input.
+    state_attr: the module attribute holding the state after reset.
+    prepare(module) / restore(module, token): set up state-sequence storage for multi-step calls.
+    """
+
+    name: str
+    matches: Callable[[nn.Module], bool]
+    charge: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+    params: Callable[[nn.Module], dict]
+    state_attr: str = "v"
+    prepare: Callable[[nn.Module], object] = lambda m: None
+    restore: Callable[[nn.Module, object], None] = lambda m, token: None
+
+
+def _sj_charge(module: BaseNode, x: torch.Tensor, v_before: torch.Tensor) -> torch.Tensor:
+    threshold = module.v_threshold
+    try:
+        module.v_threshold = math.inf
+        with torch.no_grad():
+            _, states = module.single_step_functional_forward((x,), (v_before,))
+    finally:
+        module.v_threshold = threshold
+    return states[0]
+
+
+def _sj_params(module: BaseNode) -> dict:
+    tau = getattr(module, "tau", None)
+    if tau is None and hasattr(module, "w"):  # ParametricLIFNode: 1/tau = sigmoid(w)
+        tau = float(1.0 / torch.sigmoid(module.w.detach()).item())
+    tau = float(tau) if tau is not None else math.inf  # IF: no leak
+    decay_input = bool(getattr(module, "decay_input", False))
+    return {"v_threshold": float(module.v_threshold),
+            "v_reset": None if module.v_reset is None else float(module.v_reset),
+            "tau": tau, "beta": 1.0 - 1.0 / tau if math.isfinite(tau) else 1.0, "decay_input": decay_input}
+
+
+def _sj_matches(module: nn.Module) -> bool:
+    return isinstance(module, BaseNode)
+
+
+def _sj_prepare(module: BaseNode) -> object:
+    if list(module._memories.keys()) != ["v"]:
+        raise RecorderError(
+            f"{type(module).__name__} keeps the states {list(module._memories.keys())}; the recorder can replay "
+            "only neurons whose single state is v: register a NeuronAdapter for it (recorder.adapters)")
+    token = module.store_v_seq
+    if module.step_mode == "m":  # single-step calls are read from v before and after each call
+        module.store_v_seq = True
+    return token
+
+
+def _sj_restore(module: BaseNode, token: object) -> None:
+    module.store_v_seq = token
+    module.v_seq = None
+
+
+SPIKINGJELLY = NeuronAdapter("spikingjelly", _sj_matches, _sj_charge, _sj_params,
+                             prepare=_sj_prepare, restore=_sj_restore)
+
+_REGISTRY: list[NeuronAdapter] = [SPIKINGJELLY]
+
+
+def register_adapter(adapter: NeuronAdapter) -> None:
+    """Make the recorder handle more neuron modules; later registrations win."""
+    _REGISTRY.insert(0, adapter)
+
+
+def adapter_for(module: nn.Module) -> NeuronAdapter | None:
+    return next((a for a in _REGISTRY if a.matches(module)), None)
+
+
+def is_neuron(module: nn.Module) -> bool:
+    return adapter_for(module) is not None

@@ -1,0 +1,131 @@
+"""Forward hooks that capture, for every neuron layer and every call, the input X, the
+spikes S, U before fire and reset, and H after reset (see recorder.adapters)."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import torch
+from torch import nn
+
+from recorder.adapters import NeuronAdapter, RecorderError, adapter_for
+
+MAX_SPIKE_MISMATCH = 1e-6  # share of neurons whose replayed spike may differ (exact threshold ties)
+
+
+def find_neuron_layers(model: nn.Module, patterns: tuple[str, ...] = ()) -> list[tuple[str, nn.Module, NeuronAdapter]]:
+    """(module path, module, adapter) of every neuron layer, in registration order,
+    restricted to paths matching any of the glob `patterns` when given."""
+    found = []
+    for name, module in model.named_modules():
+        adapter = adapter_for(module)
+        if adapter is not None and (not patterns or any(fnmatch.fnmatch(name, p) for p in patterns)):
+            found.append((name, module, adapter))
+    if not found:
+        what = f" matching {list(patterns)}" if patterns else ""
+        raise RecorderError(
+            f"the model has no spiking-neuron layers{what} (SpikingJelly neurons or registered adapters); "
+            "nothing to record")
+    return found
+
+
+class Capture:
+    """Context manager: hooks on the given neuron layers; `take()` returns and clears what
+    one forward pass (all its timesteps) produced, per layer, as tensors [T, N, ...]."""
+
+    def __init__(self, layers: list[tuple[str, nn.Module, NeuronAdapter]], keep_x: bool = False, keep_h: bool = False):
+        self.layers = layers
+        self.keep_x, self.keep_h = keep_x, keep_h
+        self.order: list[str] = []
+        self._chunks: dict[str, dict[str, list[torch.Tensor]]] = {}
+        self._pending: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._handles: list = []
+        self._tokens: list = []
+
+    def __enter__(self) -> "Capture":
+        try:
+            for name, module, adapter in self.layers:
+                self._tokens.append((module, adapter, adapter.prepare(module)))
+                self._handles.append(module.register_forward_pre_hook(self._pre(name, adapter)))
+                self._handles.append(module.register_forward_hook(self._post(name, adapter)))
+        except BaseException:
+            self._detach()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._detach()
+
+    def _detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        for module, adapter, token in self._tokens:
+            adapter.restore(module, token)
+        self._tokens.clear()
+
+    def _pre(self, name: str, adapter: NeuronAdapter):
+        def hook(module, args):
+            x = args[0].detach()
+            multi = getattr(module, "step_mode", "s") == "m"
+            step_shape = x.shape[1:] if multi else x.shape
+            v = getattr(module, adapter.state_attr)
+            v_before = (v.detach().clone() if isinstance(v, torch.Tensor) and v.shape == step_shape
+                        else torch.full(step_shape, float(v) if not isinstance(v, torch.Tensor) else 0.0,
+                                        dtype=x.dtype, device=x.device))
+            self._pending[name] = (x, v_before)
+        return hook
+
+    def _post(self, name: str, adapter: NeuronAdapter):
+        def hook(module, args, output):
+            x, v_before = self._pending.pop(name)
+            s = output.detach()
+            with torch.no_grad():
+                if getattr(module, "step_mode", "s") == "m":
+                    v_seq = getattr(module, adapter.state_attr + "_seq", None)
+                    if not isinstance(v_seq, torch.Tensor) or v_seq.shape != x.shape:
+                        raise RecorderError(f"layer {name}: the neuron did not expose its state sequence "
+                                            f"'{adapter.state_attr}_seq' in multi-step mode; its adapter cannot replay U")
+                    v_prev = torch.cat([v_before.unsqueeze(0), v_seq[:-1]])
+                    u = adapter.charge(module, x.flatten(0, 1), v_prev.flatten(0, 1)).view_as(x)
+                    h = adapter.charge(module, torch.zeros_like(x).flatten(0, 1), v_seq.flatten(0, 1)).view_as(x) \
+                        if self.keep_h else None
+                else:
+                    v_after = getattr(module, adapter.state_attr)
+                    u = adapter.charge(module, x, v_before).unsqueeze(0)
+                    h = adapter.charge(module, torch.zeros_like(x), v_after).unsqueeze(0) if self.keep_h else None
+                    x, s = x.unsqueeze(0), s.unsqueeze(0)
+            self._check_replay(name, module, adapter, u, s)
+            if name not in self._chunks:
+                self._chunks[name] = {"u": [], "s": [], "h": [], "x": []}
+                if name not in self.order:
+                    self.order.append(name)
+            chunk = self._chunks[name]
+            chunk["u"].append(u)
+            chunk["s"].append(s)
+            if self.keep_h:
+                chunk["h"].append(h)
+            if self.keep_x:
+                chunk["x"].append(x)
+        return hook
+
+    @staticmethod
+    def _check_replay(name, module, adapter, u, s) -> None:
+        threshold = adapter.params(module)["v_threshold"]
+        replayed = (u - threshold >= 0).to(s.dtype)
+        mismatch = int((replayed != s).sum())
+        if mismatch > MAX_SPIKE_MISMATCH * s.numel() + 1:
+            raise RecorderError(
+                f"layer {name} ({type(module).__name__}): U replayed by adapter '{adapter.name}' does not reproduce "
+                f"{mismatch} of {s.numel()} spikes; its dynamics are not Heaviside(U - V_th) - register a NeuronAdapter")
+
+    def take(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Per layer name (forward order): u, s (and h, x when kept) as [T, N, ...]."""
+        out = {}
+        for name in self.order:
+            chunk = self._chunks.get(name)
+            if not chunk or not chunk["u"]:
+                continue
+            out[name] = {k: torch.cat(v) for k, v in chunk.items() if v}
+        self._chunks.clear()
+        return out

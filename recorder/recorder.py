@@ -1,0 +1,113 @@
+"""The Recorder: a context manager that hooks a model's neuron layers and streams what
+they do, batch by batch, into a recording file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from recorder.adapters import RecorderError
+from recorder.capture import Capture, find_neuron_layers
+from recorder.stats import HistogramSpec
+from recorder.writer import LayerMeta, RawPlan, RecordingWriter
+
+
+class Recorder:
+    """Record a model over a planned sequence of samples.
+
+    model: any nn.Module with SpikingJelly neurons (or registered adapters); input
+    [T, N, ...] in multi-step mode, or called once per timestep in single-step mode.
+    sample_indices: the dataset indices this run records, in order (a shard's share).
+    layers: glob patterns of module paths to record (default: every neuron layer).
+    On exit the hooks are removed (also on error); the file says whether it is complete.
+    With resume=True an incomplete file of the same plan is continued from `n_done`.
+    """
+
+    def __init__(self, model: nn.Module, path: str | Path, *, sample_indices: list[int], T: int,
+                 spec: HistogramSpec = HistogramSpec(), raw: RawPlan = RawPlan(), model_info: dict | None = None,
+                 data_info: dict | None = None, layers: tuple[str, ...] = (), overwrite: bool = False,
+                 resume: bool = False, shard: str | None = None):
+        self.model = model
+        self.neurons = find_neuron_layers(model, layers)
+        self.resume, self.overwrite = resume, overwrite
+        self.writer = RecordingWriter(Path(path), n_total=len(sample_indices), sample_indices=sample_indices,
+                                      spec=spec, raw=raw, model_info=model_info or {}, data_info=data_info or {},
+                                      T=T, shard=shard)
+        self.capture = Capture(self.neurons, keep_x=raw.keep_x, keep_h=raw.keep_h)
+        self.T = T
+
+    @property
+    def n_done(self) -> int:
+        """Samples already recorded (after a resume, where to continue)."""
+        return self.writer.n_done
+
+    def __enter__(self) -> "Recorder":
+        if self.resume:
+            self.writer.resume()
+        else:
+            self.writer.create(self.overwrite)
+        try:
+            self.capture.__enter__()
+        except BaseException:
+            self.writer.close(complete=False)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.capture.__exit__(exc_type, exc, tb)
+        finally:
+            nothing_written = not self.resume and self.writer.n_done == 0
+            self.writer.close(complete=exc_type is None)
+            if nothing_written and exc_type is not None:
+                self.writer.path.unlink(missing_ok=True)  # no half-written file for a run that never got going
+
+    def record_batch(self, frames: torch.Tensor, labels, indices) -> torch.Tensor:
+        """Run the model on frames [T, N, ...] (multi-step) and record the batch; returns its output."""
+        self.capture.take()
+        with torch.no_grad():
+            outputs = self.model(frames)
+        self.commit(frames, outputs, labels, indices)
+        return outputs
+
+    def commit(self, frames: torch.Tensor, outputs: torch.Tensor, labels, indices) -> None:
+        """Record what the hooks captured since the last commit: frames [T, N, P, H, W] the input,
+        outputs [N, classes], labels [N], indices [N] dataset indices."""
+        traces = self.capture.take()
+        missing = [name for name, _, _ in self.neurons if name not in traces]
+        if missing:
+            raise RecorderError(f"layers {missing[:3]} did not run in this batch; every recorded layer must run every batch")
+        ordered = [self._neuron_shape(traces[name]) for name in self.capture.order if name in traces]
+        if not self.writer.started:
+            input_shape = (frames.shape[0], *frames.shape[2:])
+            metas = []
+            for i, name in enumerate(n for n in self.capture.order if n in traces):
+                module, adapter = next((m, a) for n, m, a in self.neurons if n == name)
+                shape = tuple(ordered[i]["u"].shape[2:])
+                metas.append(LayerMeta(i, name, type(module).__name__, adapter.params(module), shape))
+            self.writer.start(metas, input_shape)
+        for meta, tr in zip(self.writer.layers, ordered):
+            if tr["u"].shape[0] != self.T or tuple(tr["u"].shape[2:]) != meta.shape:
+                raise RecorderError(f"layer {meta.name}: got [T={tr['u'].shape[0]}, N, {list(tr['u'].shape[2:])}], "
+                                    f"recording expects [T={self.T}, N, {list(meta.shape)}]; keep T and input size fixed")
+        predictions = outputs.detach().argmax(dim=1).cpu().numpy()
+        self.writer.commit(ordered, frames.detach().cpu().numpy(), np.asarray(labels), predictions, [int(i) for i in indices])
+
+    @staticmethod
+    def _neuron_shape(trace: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """[T, N, C, H, W] views: a fully connected layer [T, N, F] becomes C = F, H = W = 1;
+        more than two trailing dimensions are folded into H."""
+        out = {}
+        for key, t in trace.items():
+            T, N = t.shape[:2]
+            rest = t.shape[2:]
+            if len(rest) == 1:
+                out[key] = t.reshape(T, N, rest[0], 1, 1)
+            elif len(rest) == 2:
+                out[key] = t.reshape(T, N, rest[0], rest[1], 1)
+            else:
+                out[key] = t.reshape(T, N, rest[0], -1, rest[-1])
+        return out

@@ -1,0 +1,98 @@
+"""Online statistics of one spiking layer over all samples: sums and counts only, so that
+shards add up exactly. Shapes: T timesteps, C channels, H x W neurons per channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from recorder import schema as S
+from recorder.adapters import RecorderError
+
+
+@dataclass(frozen=True)
+class HistogramSpec:
+    """MPD bins in units of V_th: `bins` equal bins from lo to hi, plus one underflow bin
+    (U < lo V_th) in front and one overflow bin (U >= hi V_th) at the end.
+    Bin k (1..bins) holds edges[k-1] <= U < edges[k]."""
+
+    lo: float = -4.0
+    hi: float = 4.0
+    bins: int = 160
+
+    def __post_init__(self):
+        if not self.hi > self.lo or self.bins < 1:
+            raise ValueError(f"histogram needs hi > lo and bins >= 1, got lo={self.lo}, hi={self.hi}, bins={self.bins}")
+
+    @property
+    def width(self) -> float:
+        """Bin width in units of V_th."""
+        return (self.hi - self.lo) / self.bins
+
+    def edges(self, v_threshold: float) -> np.ndarray:
+        """Bin edges in units of U (float64, length bins + 1)."""
+        return np.linspace(self.lo, self.hi, self.bins + 1) * v_threshold
+
+
+def to_fixed(values: torch.Tensor) -> np.ndarray:
+    """float sums -> int64 fixed point (value * FIXED_POINT_SCALE, rounded)."""
+    scaled = torch.round(values.double() * S.FIXED_POINT_SCALE)
+    if scaled.numel() and float(scaled.abs().max()) >= 2.0**62:
+        raise RecorderError("a sum of U exceeds the fixed-point range of the recording format (+-2.1e9 per "
+                            "timestep and channel); record fewer samples")
+    return scaled.to(torch.int64).cpu().numpy()
+
+
+def from_fixed(values: np.ndarray, scale: float = S.FIXED_POINT_SCALE) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64) / scale
+
+
+class LayerStats:
+    """Running sums for one layer. `arrays` maps schema names to int64 arrays."""
+
+    def __init__(self, T: int, shape: tuple[int, int, int], v_threshold: float, spec: HistogramSpec):
+        C, H, W = shape
+        self.T, self.shape, self.v_threshold, self.spec = T, shape, v_threshold, spec
+        self.arrays = {
+            S.ST_SPIKES: np.zeros((T, C, H, W), np.int64),
+            S.ST_HIST: np.zeros((T, C, spec.bins + 2), np.int64),
+            S.ST_COUNT: np.zeros((T, C), np.int64),
+            S.ST_SUM: np.zeros((T, C), np.int64),
+            S.ST_SUMSQ: np.zeros((T, C), np.int64),
+            S.ST_QE: np.zeros((T, C), np.int64),
+            S.ST_NONFINITE: np.zeros((T, C), np.int64),
+        }
+        self._edges: dict[tuple, torch.Tensor] = {}
+
+    def batch_sums(self, u: torch.Tensor, s: torch.Tensor) -> dict[str, np.ndarray]:
+        """The statistics of one batch. u, s: [T, N, C, H, W] on any device."""
+        T, N, C, H, W = u.shape
+        finite = torch.isfinite(u)
+        u0 = torch.where(finite, u, torch.zeros((), dtype=u.dtype, device=u.device))
+        s = s.to(u.dtype)
+        dims = (1, 3, 4)
+        key = (u.dtype, u.device)
+        if key not in self._edges:
+            self._edges[key] = torch.as_tensor(self.spec.edges(self.v_threshold), dtype=u.dtype, device=u.device)
+        nbins = self.spec.bins + 2
+        bin_index = torch.bucketize(u0, self._edges[key], right=True)  # 0 = underflow, bins + 1 = overflow
+        offsets = (torch.arange(T, device=u.device).view(T, 1, 1, 1, 1) * C
+                   + torch.arange(C, device=u.device).view(1, 1, C, 1, 1)) * nbins
+        flat = torch.where(finite, bin_index + offsets, torch.full((), T * C * nbins, device=u.device))
+        hist = torch.bincount(flat.reshape(-1), minlength=T * C * nbins + 1)[: T * C * nbins]
+        u64 = u0.double()
+        return {
+            S.ST_SPIKES: s.sum(dim=1).to(torch.int64).cpu().numpy(),
+            S.ST_HIST: hist.view(T, C, nbins).cpu().numpy(),
+            S.ST_COUNT: finite.sum(dim=dims).cpu().numpy().astype(np.int64),
+            S.ST_SUM: to_fixed(u64.sum(dim=dims)),
+            S.ST_SUMSQ: to_fixed((u64 * u64).sum(dim=dims)),
+            S.ST_QE: to_fixed(((u64 - s.double()) ** 2 * finite).sum(dim=dims)),
+            S.ST_NONFINITE: (~finite).sum(dim=dims).cpu().numpy().astype(np.int64),
+        }
+
+    def add(self, sums: dict[str, np.ndarray]) -> None:
+        for name, value in sums.items():
+            self.arrays[name] += value

@@ -1,0 +1,285 @@
+"""The recorder: the right quantity (U before reset), exact online statistics, raw
+tensors, hooks that never stay attached, shards, interruption and resume."""
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from spikingjelly.activation_based import functional, layer, monitor, neuron
+from torch import nn
+
+from models.neurons import paper_lif
+from models.registry import build_model
+from recorder.adapters import RecorderError
+from recorder.reader import open_recording
+from recorder.recorder import Recorder
+from recorder.stats import HistogramSpec
+from recorder.writer import RawPlan
+from reference_authors import RefLIF
+
+T = 4
+
+
+class MeanOverTime(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        functional.reset_net(self)
+        return self.body(x).mean(0).flatten(1)
+
+
+def tiny_model(attention="asa1"):
+    torch.manual_seed(0)
+    return build_model("lif_snn3", T=T, num_classes=3, input_size=16, widths=(4, 8, 8), hidden=8,
+                       attention=attention).eval()
+
+
+def frames(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(T, n, 2, 16, 16, generator=g) * 3).floor()
+
+
+def record(model, path, x, batch=5, raw=(), labels=None, **kw):
+    n = x.shape[1]
+    labels = np.arange(n) % 3 if labels is None else labels
+    plan = kw.pop("plan", list(range(n)))
+    with Recorder(model, path, sample_indices=plan, T=x.shape[0], raw=RawPlan(tuple(raw), **kw.pop("raw_kw", {})),
+                  **kw) as rec:
+        for start in range(rec.n_done, len(plan), batch):
+            idx = plan[start:start + batch]
+            rec.record_batch(x[:, idx], labels[idx], idx)
+    return path
+
+
+def test_single_neuron_by_hand(tmp_path):
+    # U: 0.2 | 0.26 | 0.578 (fires) | 0 | 0.3 (fires); paper H = beta U (1 - S)
+    x = torch.tensor([0.2, 0.2, 0.5, 0.0, 0.3]).view(5, 1, 1)
+    model = MeanOverTime(nn.Sequential(paper_lif()))
+    record(model, tmp_path / "a.h5", x, batch=1, raw=[0], labels=np.array([0]), raw_kw={"keep_h": True, "keep_x": True})
+    with open_recording(tmp_path / "a.h5") as rec:
+        assert [l.name for l in rec.layers] == ["body.0"]
+        u, s, h = (rec.raw("body.0", k).reshape(-1) for k in ("u", "s", "h"))
+        assert np.allclose(u, [0.2, 0.26, 0.578, 0.0, 0.3], atol=1e-6)
+        assert s.tolist() == [False, False, True, False, True]
+        assert np.allclose(h, [0.06, 0.078, 0.0, 0.0, 0.0], atol=1e-6)
+        assert np.allclose(rec.raw("body.0", "x").reshape(-1), x.view(-1))
+
+
+def test_conv_net_equals_step_by_step_reimplementation(tmp_path):
+    model = tiny_model()
+    x = frames(6)
+    record(model, tmp_path / "r.h5", x, raw=range(6), raw_kw={"keep_h": True, "keep_x": True})
+    with open_recording(tmp_path / "r.h5") as rec:
+        for info in rec.layers:
+            X = torch.from_numpy(rec.raw(info.index, "x"))
+            ref_s, ref_u = RefLIF()(X.transpose(0, 1))
+            u, s, h = (torch.from_numpy(rec.raw(info.index, k)).transpose(0, 1) for k in ("u", "s", "h"))
+            assert torch.allclose(u, ref_u, atol=1e-5), info.name
+            assert torch.equal(s.float(), ref_s), info.name
+            assert torch.allclose(h, 0.3 * ref_u * (1 - ref_s), atol=1e-5), info.name
+            if s.any():
+                assert u[s].min() >= 0.3 - 1e-6
+        assert rec.raw(0, "s").any()  # the test exercises fire and reset
+
+
+def test_u_equals_spikingjelly_v_seq_where_no_spike_and_spikes_equal_output_monitor(tmp_path):
+    model = tiny_model()
+    x = frames(5)
+    mon = monitor.OutputMonitor(model, neuron.LIFNode)
+    record(model, tmp_path / "r.h5", x, raw=range(5))
+    outputs = list(mon.records)
+    mon.remove_hooks()
+    lif = model.blocks[0].lif
+    lif.store_v_seq = True
+    with torch.no_grad():
+        model(x)
+    v_seq = lif.v_seq.transpose(0, 1).numpy()
+    lif.store_v_seq = False
+    with open_recording(tmp_path / "r.h5") as rec:
+        u, s = rec.raw("blocks.0.lif", "u"), rec.raw("blocks.0.lif", "s")
+        assert s.any()
+        assert np.array_equal(u[~s], v_seq[~s])
+        assert not np.array_equal(u[s], v_seq[s])  # SpikingJelly's v is after reset where a spike fired
+        for i, info in enumerate(rec.layers):
+            assert np.array_equal(rec.raw(info.index, "s").reshape(5, T, -1),
+                                  outputs[i].transpose(0, 1).reshape(5, T, -1).bool().numpy())
+
+
+def test_online_statistics_equal_raw_tensors(tmp_path):
+    model = tiny_model()
+    x = frames(12, seed=3)
+    spec = HistogramSpec(-2.0, 3.0, 40)
+    record(model, tmp_path / "r.h5", x, batch=5, raw=range(12), spec=spec)
+    with open_recording(tmp_path / "r.h5") as rec:
+        assert rec.n_done == 12 and rec.complete
+        for info in rec.layers:
+            st = rec.stats(info.index)
+            u = rec.raw(info.index, "u").astype(np.float64)  # [N, T, C, H, W]
+            s = rec.raw(info.index, "s")
+            assert np.array_equal(st["spike_count"], s.sum(axis=0))
+            edges32 = info.hist_edges.astype(np.float32)
+            assert np.allclose(info.hist_edges, np.linspace(-2, 3, 41) * 0.3)
+            bins = np.searchsorted(edges32, rec.raw(info.index, "u"), side="right")  # 0 under, 41 over
+            for t in range(T):
+                for c in range(info.shape[0]):
+                    expected = np.bincount(bins[:, t, c].ravel(), minlength=42)
+                    assert np.array_equal(st["hist"][t, c], expected)
+            per_tc = u.transpose(1, 2, 0, 3, 4).reshape(T, info.shape[0], -1)
+            assert np.array_equal(st["u_count"], np.full((T, info.shape[0]), per_tc.shape[2]))
+            assert np.allclose(st["u_sum"], per_tc.sum(-1), atol=1e-6, rtol=1e-9)
+            assert np.allclose(st["u_sumsq"], (per_tc ** 2).sum(-1), atol=1e-6, rtol=1e-9)
+            qe = ((u - s) ** 2).transpose(1, 2, 0, 3, 4).reshape(T, info.shape[0], -1).sum(-1)
+            assert np.allclose(st["qe_sum"], qe, atol=1e-6, rtol=1e-9)
+            var = st["u_sumsq"] / st["u_count"] - (st["u_sum"] / st["u_count"]) ** 2
+            assert np.allclose(var, per_tc.var(-1), atol=1e-6)
+        spikes = rec.sample_spike_counts()
+        assert spikes.shape == (12, 5, T)
+        assert np.array_equal(spikes[:, 0], rec.raw(0, "s").reshape(12, T, -1).sum(-1))
+        assert np.array_equal(rec.input_event_sum(), x.sum(1).numpy())
+        assert np.array_equal(rec.input_active_count(), (x > 0).sum(1).numpy())
+        assert np.array_equal(rec.raw_input(), x.transpose(0, 1).numpy())
+
+
+def test_non_finite_potentials_are_counted(tmp_path):
+    model = MeanOverTime(nn.Sequential(paper_lif()))
+    x = torch.tensor([[0.1, float("nan"), 0.5], [float("inf"), 0.2, 0.1]]).view(2, 1, 3)
+    record(model, tmp_path / "n.h5", x, batch=1, labels=np.array([0]))
+    with open_recording(tmp_path / "n.h5") as rec:
+        st = rec.stats(0)
+        assert int(st["nonfinite"].sum()) == 3  # nan, inf, and inf carried into t=1 for that neuron
+        assert int(st["hist"].sum()) == int(st["u_count"].sum()) == 3
+
+
+def test_packed_spikes_and_float16(tmp_path):
+    model = tiny_model("none")
+    x = frames(4)
+    record(model, tmp_path / "b.h5", x, raw=range(4))
+    record(model, tmp_path / "p.h5", x, raw=range(4), raw_kw={"spikes": "packed", "u_dtype": "float16"})
+    with open_recording(tmp_path / "b.h5") as a, open_recording(tmp_path / "p.h5") as b:
+        for info in a.layers:
+            assert np.array_equal(a.raw(info.index, "s"), b.raw(info.index, "s"))
+            assert b.raw(info.index, "u").dtype == np.float16
+            assert np.allclose(a.raw(info.index, "u"), b.raw(info.index, "u"), atol=2e-3, rtol=1e-3)
+
+
+def test_single_step_mode_equals_multi_step(tmp_path):
+    torch.manual_seed(1)
+    conv = layer.Conv2d(2, 3, 3, padding=1, step_mode="s")
+    single = nn.Sequential(conv, paper_lif())
+    functional.set_step_mode(single, "s")
+
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = single
+
+        def forward(self, x):
+            functional.reset_net(self)
+            return torch.stack([self.net(x[t]) for t in range(x.shape[0])]).mean((0, 2, 3))
+
+    multi = MeanOverTime(nn.Sequential(layer.Conv2d(2, 3, 3, padding=1, step_mode="m"), paper_lif()))
+    multi.body[0].load_state_dict(conv.state_dict())
+    x = frames(3)[:, :, :, :6, :6]
+    record(Loop(), tmp_path / "s.h5", x, raw=range(3))
+    record(multi, tmp_path / "m.h5", x, raw=range(3))
+    with open_recording(tmp_path / "s.h5") as a, open_recording(tmp_path / "m.h5") as b:
+        assert np.allclose(a.raw(0, "u"), b.raw(0, "u"), atol=1e-6)
+        assert np.array_equal(a.raw(0, "s"), b.raw(0, "s"))
+        assert np.array_equal(a.stats(0)["hist"], b.stats(0)["hist"])
+
+
+def _hooks(model):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+def test_no_hook_remains_also_after_an_exception(tmp_path):
+    model = tiny_model()
+    before = _hooks(model)
+    record(model, tmp_path / "a.h5", frames(5))
+    assert _hooks(model) == before
+    with pytest.raises(RuntimeError, match="boom"):
+        with Recorder(model, tmp_path / "b.h5", sample_indices=[0, 1], T=T):
+            assert _hooks(model) > before
+            raise RuntimeError("boom")
+    assert _hooks(model) == before
+    assert all(not m.store_v_seq for m in model.modules() if isinstance(m, neuron.BaseNode))
+    assert not (tmp_path / "b.h5").exists()  # nothing was recorded: no half-written file is left
+
+
+def test_model_without_spiking_layers():
+    with pytest.raises(RecorderError, match="no spiking-neuron layers"):
+        Recorder(nn.Sequential(nn.Linear(2, 2)), "x.h5", sample_indices=[0], T=1)
+
+
+def test_neuron_that_is_not_heaviside_is_refused(tmp_path):
+    class Weird(neuron.IFNode):
+        def single_step_functional_forward(self, inputs, states, **kw):
+            (spike,), (v,) = super().single_step_functional_forward(inputs, states, **kw)
+            return (1 - spike,), (v,)
+
+    model = MeanOverTime(nn.Sequential(Weird(step_mode="m")))
+    functional.set_step_mode(model, "m")
+    with pytest.raises(RecorderError, match="does not reproduce"):
+        record(model, tmp_path / "w.h5", torch.rand(3, 2, 4), batch=2)
+
+
+def _datasets(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        slot = int(f.attrs["stats_slot"])
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and "stats_" not in name:
+                out[name] = obj[...]
+            elif isinstance(obj, h5py.Dataset) and name.split("/")[2] == f"stats_{slot}":
+                out[name.replace(f"stats_{slot}", "stats")] = obj[...]
+        f.visititems(visit)
+        attrs = {k: f.attrs[k] for k in ("complete", "n_samples_done", "n_samples_total", "model", "data", "settings")}
+    return out, attrs
+
+
+def assert_same_recording(a, b):
+    da, aa = _datasets(a)
+    db, ab = _datasets(b)
+    assert aa == ab
+    assert sorted(da) == sorted(db)
+    for key in da:
+        assert np.array_equal(da[key], db[key]), key
+
+
+def test_shards_merge_to_the_unsharded_recording(tmp_path):
+    from recorder.merge import merge_shards
+
+    model = tiny_model()
+    x = frames(12, seed=5)
+    record(model, tmp_path / "full.h5", x, batch=3, raw=[1, 6, 7, 11])
+    for i in range(2):
+        record(model, tmp_path / f"s{i}.h5", x, batch=3, raw=[1, 6, 7, 11], plan=list(range(6 * i, 6 * i + 6)),
+               shard=f"{i}/2")
+    merge_shards([tmp_path / "s1.h5", tmp_path / "s0.h5"], tmp_path / "merged.h5")
+    assert_same_recording(tmp_path / "full.h5", tmp_path / "merged.h5")
+    with pytest.raises(RecorderError, match="do not form one complete set"):
+        merge_shards([tmp_path / "s0.h5"], tmp_path / "m2.h5")
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
+    model = tiny_model()
+    x = frames(10, seed=7)
+    record(model, tmp_path / "full.h5", x, batch=2, raw=[0, 5, 9])
+
+    class Stop(Exception):
+        pass
+
+    path = tmp_path / "cut.h5"
+    with pytest.raises(Stop):
+        with Recorder(model, path, sample_indices=list(range(10)), T=T, raw=RawPlan((0, 5, 9))) as rec:
+            for start in range(0, 10, 2):
+                if start == 6:
+                    raise Stop()
+                rec.record_batch(x[:, start:start + 2], np.arange(start, start + 2) % 3, list(range(start, start + 2)))
+    with open_recording(path) as cut:
+        assert not cut.complete and cut.n_done == 6 and cut.raw_count() == 2
+    record(model, path, x, batch=2, raw=[0, 5, 9], resume=True)
+    assert_same_recording(tmp_path / "full.h5", path)

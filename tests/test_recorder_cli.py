@@ -1,0 +1,167 @@
+"""The recorder's command line: record, info, merge, resume, kill -9, and bad input."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from models.checkpoint import save_checkpoint
+from models.registry import build_model
+from recorder.cli import main
+from recorder.reader import open_recording
+from test_recorder import assert_same_recording
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def nmnist_checkpoint(tmp_path_factory):
+    """A small untrained-but-fixed lif_snn3 for 34 x 34 N-MNIST frames, T = 5 x 60 ms."""
+    torch.manual_seed(0)
+    model = build_model("lif_snn3", T=5, num_classes=10, input_size=34, widths=(4, 8, 8), hidden=16, attention="asa1")
+    path = tmp_path_factory.mktemp("ckpt") / "m.pt"
+    save_checkpoint(path, model, {"frames": {"T": 5, "dt_ms": 60.0, "size": [34, 34], "binary": False}})
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_record_real_nmnist_and_info(nmnist_dir, nmnist_checkpoint, tmp_path, capsys):
+    out = tmp_path / "r.h5"
+    code, text, err = run(capsys, "record", "--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--out", out,
+                          "--max-samples", "40", "--raw-per-class", "1", "--batch-size", "16", "--no-progress")
+    assert code == 0, err
+    assert "complete recording" in text and "samples: 40 of 40 recorded; raw tensors for 4" in text
+    with open_recording(out) as rec:
+        assert rec.data["split"] == "test" and rec.data["T"] == 5 and rec.data["size"] == [34, 34]
+        assert rec.model["checkpoint_kind"] == "project" and len(rec.model["checkpoint_sha256"]) == 64
+        assert [l.name for l in rec.layers] == ["blocks.0.lif", "blocks.1.lif", "blocks.2.lif", "lif_fc1", "lif_fc2"]
+        assert rec.input_event_sum().shape == (5, 2, 34, 34) and rec.input_event_sum().sum() > 0
+        labels = rec.labels()
+        first = [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)]
+        assert rec.raw_samples().tolist() == first
+        with h5py.File(out, "r") as f:  # every dataset names its dimensions
+            def check(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    assert len(obj.attrs["dims"]) == obj.ndim, name
+            f.visititems(check)
+    code, text, _ = run(capsys, "info", out)
+    assert code == 0 and "NASFR" in text and "blocks.0.lif" in text
+
+
+def test_cli_shards_merge_and_resume(nmnist_dir, nmnist_checkpoint, tmp_path, capsys):
+    common = ["--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--max-samples", "24", "--raw-fraction", "0.25",
+              "--batch-size", "4", "--no-progress"]
+    assert run(capsys, "record", *common, "--out", tmp_path / "full.h5")[0] == 0
+    for i in range(3):
+        assert run(capsys, "record", *common, "--out", tmp_path / f"s{i}.h5", "--shard", f"{i}/3")[0] == 0
+    code, text, err = run(capsys, "merge", "--out", tmp_path / "m.h5", *(tmp_path / f"s{i}.h5" for i in range(3)))
+    assert code == 0, err
+    assert_same_recording(tmp_path / "full.h5", tmp_path / "m.h5")
+
+
+def test_kill_9_leaves_a_readable_file_that_resumes(nmnist_dir, nmnist_checkpoint, tmp_path, capsys):
+    out = tmp_path / "k.h5"
+    marker = tmp_path / "two_batches_done"
+    script = f"""
+import sys, time
+sys.path[:0] = [{str(REPO)!r}]
+import recorder.writer as w
+original = w.RecordingWriter._write_state
+def slow(self, n_done):
+    original(self, n_done)
+    if n_done == 8:
+        open({str(marker)!r}, "w").close()
+        time.sleep(60)
+w.RecordingWriter._write_state = slow
+from recorder.cli import main
+main(["record", "--checkpoint", {str(nmnist_checkpoint)!r}, "--data", {str(nmnist_dir)!r}, "--out", {str(out)!r},
+      "--max-samples", "16", "--raw-indices", "1", "10", "--batch-size", "4", "--no-progress"])
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
+    try:
+        deadline = time.time() + 120
+        while not marker.exists():
+            assert proc.poll() is None and time.time() < deadline, "recording subprocess ended early"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with open_recording(out) as rec:
+        assert not rec.complete and rec.n_done == 8 and rec.raw_count() == 1
+    code, text, _ = run(capsys, "info", out)
+    assert code == 0 and "INCOMPLETE" in text
+    common = ["--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--max-samples", "16", "--raw-indices", "1", "10",
+              "--batch-size", "4", "--no-progress"]
+    assert run(capsys, "record", *common, "--out", out, "--resume")[0] == 0
+    assert run(capsys, "record", *common, "--out", tmp_path / "full.h5")[0] == 0
+    assert_same_recording(tmp_path / "full.h5", out)
+
+
+def test_mismatches_are_one_line_errors_and_write_nothing(nmnist_dir, nmnist_checkpoint, tmp_path, capsys):
+    out = tmp_path / "x.h5"
+    base = ["record", "--checkpoint", nmnist_checkpoint, "--out", out, "--no-progress"]
+    cases = [
+        (["--data", nmnist_dir, "--size", "32"], "size 32x32 vs 34x34"),
+        (["--data", nmnist_dir, "--T", "8"], "takes T=5 frames; --T 8 does not fit"),
+    ]
+    for extra, message in cases:
+        code, _, err = run(capsys, *base, *extra)
+        assert code == 2 and message in err and err.count("\n") == 1, err
+        assert not out.exists()
+    torch.manual_seed(0)
+    one_channel = build_model("lif_snn3", T=5, num_classes=5, in_channels=1, input_size=32, widths=(4, 8, 8), hidden=8)
+    save_checkpoint(tmp_path / "c1.pt", one_channel, {"frames": {"T": 5, "dt_ms": 60.0}})
+    code, _, err = run(capsys, "record", "--checkpoint", tmp_path / "c1.pt", "--data", "synthetic", "--out", out)
+    assert code == 2 and "channels 2 vs 1" in err
+    assert not out.exists()
+
+
+def test_output_path_problems(nmnist_dir, nmnist_checkpoint, tmp_path, capsys):
+    base = ["record", "--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--max-samples", "4", "--no-progress"]
+    (tmp_path / "file").write_text("x")
+    code, _, err = run(capsys, *base, "--out", tmp_path / "file" / "r.h5")
+    assert code == 2 and "does not exist; create it first" in err
+    code, _, err = run(capsys, *base, "--out", "/proc/r.h5")
+    assert code == 2 and "cannot write the recording" in err
+    existing = tmp_path / "e.h5"
+    existing.write_bytes(b"keep me")
+    code, _, err = run(capsys, *base, "--out", existing)
+    assert code == 2 and "the file exists; pass --overwrite" in err
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_foreign_corrupt_and_unknown_version_files(nmnist_dir, nmnist_checkpoint, tmp_path, capsys):
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = np.arange(3)
+    corrupt = tmp_path / "corrupt.h5"
+    corrupt.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
+    for path, message in ((foreign, "not a recording of this tool"), (corrupt, "not a readable HDF5 file"),
+                          (tmp_path / "none.h5", "does not exist")):
+        code, _, err = run(capsys, "info", path)
+        assert code == 2 and message in err and err.count("\n") == 1, err
+    for path, message in ((foreign, "not a recording of this tool"), (corrupt, "not a readable HDF5 file")):
+        code, _, err = run(capsys, "record", "--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--out", path,
+                            "--resume", "--no-progress")
+        assert code == 2 and message in err, err
+    good = tmp_path / "good.h5"
+    assert run(capsys, "record", "--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--out", good,
+               "--max-samples", "4", "--no-progress")[0] == 0
+    with h5py.File(good, "r+") as f:
+        f.attrs["format_version"] = 99
+    code, _, err = run(capsys, "info", good)
+    assert code == 2 and "format version 99 is not supported" in err
