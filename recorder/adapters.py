@@ -3,7 +3,7 @@
 SpikingJelly 2.x neurons keep only the state after reset (`v`, `v_seq`), and their fused
 kernels never expose U. For every SpikingJelly `BaseNode` with a single state `v` (LIF,
 IF, PLIF and the other Heaviside neurons) the recorder replays one charge step with the
-layer's own functional forward and an infinite threshold, so nothing fires or resets:
+layer's own functional forward and the largest finite threshold, so nothing fires or resets:
 
     U[t] = charge(v_after_reset[t-1], X[t])       H[t] = charge(v_after_reset[t], 0)
 
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+from spikingjelly.activation_based import functional as sj_functional
+from spikingjelly.activation_based import neuron
 from spikingjelly.activation_based.neuron import BaseNode
 from torch import nn
 
@@ -50,9 +52,13 @@ class NeuronAdapter:
 
 
 def _sj_charge(module: BaseNode, x: torch.Tensor, v_before: torch.Tensor) -> torch.Tensor:
+    if type(module) is neuron.LIFNode:  # fast path: SpikingJelly's own charge equation
+        return sj_functional.lif_charge(x, v_before, module.tau, module.decay_input, module.v_reset)
+    if type(module) is neuron.IFNode:
+        return v_before + x
     threshold = module.v_threshold
-    try:
-        module.v_threshold = math.inf
+    try:  # the largest finite threshold: nothing fires, and a soft reset subtracts 0 * V_th = 0
+        module.v_threshold = float(torch.finfo(x.dtype).max)
         with torch.no_grad():
             _, states = module.single_step_functional_forward((x,), (v_before,))
     finally:

@@ -10,8 +10,6 @@ from torch import nn
 
 from recorder.adapters import NeuronAdapter, RecorderError, adapter_for
 
-MAX_SPIKE_MISMATCH = 1e-6  # share of neurons whose replayed spike may differ (exact threshold ties)
-
 
 def find_neuron_layers(model: nn.Module, patterns: tuple[str, ...] = ()) -> list[tuple[str, nn.Module, NeuronAdapter]]:
     """(module path, module, adapter) of every neuron layer, in registration order,
@@ -95,7 +93,6 @@ class Capture:
                     u = adapter.charge(module, x, v_before).unsqueeze(0)
                     h = adapter.charge(module, torch.zeros_like(x), v_after).unsqueeze(0) if self.keep_h else None
                     x, s = x.unsqueeze(0), s.unsqueeze(0)
-            self._check_replay(name, module, adapter, u, s)
             if name not in self._chunks:
                 self._chunks[name] = {"u": [], "s": [], "h": [], "x": []}
                 if name not in self.order:
@@ -109,16 +106,6 @@ class Capture:
                 chunk["x"].append(x)
         return hook
 
-    @staticmethod
-    def _check_replay(name, module, adapter, u, s) -> None:
-        threshold = adapter.params(module)["v_threshold"]
-        replayed = (u - threshold >= 0).to(s.dtype)
-        mismatch = int((replayed != s).sum())
-        if mismatch > MAX_SPIKE_MISMATCH * s.numel() + 1:
-            raise RecorderError(
-                f"layer {name} ({type(module).__name__}): U replayed by adapter '{adapter.name}' does not reproduce "
-                f"{mismatch} of {s.numel()} spikes; its dynamics are not Heaviside(U - V_th) - register a NeuronAdapter")
-
     def take(self) -> dict[str, dict[str, torch.Tensor]]:
         """Per layer name (forward order): u, s (and h, x when kept) as [T, N, ...]."""
         out = {}
@@ -126,6 +113,6 @@ class Capture:
             chunk = self._chunks.get(name)
             if not chunk or not chunk["u"]:
                 continue
-            out[name] = {k: torch.cat(v) for k, v in chunk.items() if v}
+            out[name] = {k: v[0] if len(v) == 1 else torch.cat(v) for k, v in chunk.items() if v}
         self._chunks.clear()
         return out

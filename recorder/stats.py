@@ -36,13 +36,15 @@ class HistogramSpec:
         return np.linspace(self.lo, self.hi, self.bins + 1) * v_threshold
 
 
-def to_fixed(values: torch.Tensor) -> np.ndarray:
-    """float sums -> int64 fixed point (value * FIXED_POINT_SCALE, rounded)."""
-    scaled = torch.round(values.double() * S.FIXED_POINT_SCALE)
-    if scaled.numel() and float(scaled.abs().max()) >= 2.0**62:
+def to_fixed(values) -> np.ndarray:
+    """float sums (tensor or array) -> int64 fixed point (value * FIXED_POINT_SCALE, rounded)."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().double().cpu().numpy()
+    scaled = np.round(np.asarray(values, dtype=np.float64) * S.FIXED_POINT_SCALE)
+    if scaled.size and float(np.abs(scaled).max()) >= 2.0**62:
         raise RecorderError("a sum of U exceeds the fixed-point range of the recording format (+-2.1e9 per "
                             "timestep and channel); record fewer samples")
-    return scaled.to(torch.int64).cpu().numpy()
+    return scaled.astype(np.int64)
 
 
 def from_fixed(values: np.ndarray, scale: float = S.FIXED_POINT_SCALE) -> np.ndarray:
@@ -66,8 +68,25 @@ class LayerStats:
         }
         self._edges: dict[tuple, torch.Tensor] = {}
 
-    def batch_sums(self, u: torch.Tensor, s: torch.Tensor) -> dict[str, np.ndarray]:
-        """The statistics of one batch. u, s: [T, N, C, H, W] on any device."""
+    def batch_sums(self, u: torch.Tensor, s: torch.Tensor) -> tuple[dict[str, np.ndarray], int]:
+        """The statistics of one batch, and how many neurons' spikes disagree with
+        Heaviside(U - V_th). u, s: [T, N, C, H, W] on any device (the CPU uses the one-pass
+        kernel of recorder.kernels, other devices PyTorch)."""
+        if u.device.type == "cpu" and u.dtype in (torch.float32, torch.float64):
+            return self.batch_sums_kernel(u, s)
+        return self.batch_sums_torch(u, s)
+
+    def batch_sums_kernel(self, u: torch.Tensor, s: torch.Tensor) -> tuple[dict[str, np.ndarray], int]:
+        from recorder.kernels import run_layer_sums
+
+        un = u.detach().numpy()
+        hist, count, usum, usumsq, qesum, nonfinite, mismatch = run_layer_sums(
+            un, s.detach().to(u.dtype).numpy(), self.spec.edges(self.v_threshold), self.spec.bins, self.v_threshold)
+        return {S.ST_SPIKES: s.sum(dim=1).to(torch.int64).numpy(), S.ST_HIST: hist, S.ST_COUNT: count,
+                S.ST_SUM: to_fixed(usum), S.ST_SUMSQ: to_fixed(usumsq), S.ST_QE: to_fixed(qesum),
+                S.ST_NONFINITE: nonfinite}, mismatch
+
+    def batch_sums_torch(self, u: torch.Tensor, s: torch.Tensor) -> tuple[dict[str, np.ndarray], int]:
         T, N, C, H, W = u.shape
         finite = torch.isfinite(u)
         u0 = torch.where(finite, u, torch.zeros((), dtype=u.dtype, device=u.device))
@@ -83,15 +102,16 @@ class LayerStats:
         flat = torch.where(finite, bin_index + offsets, torch.full((), T * C * nbins, device=u.device))
         hist = torch.bincount(flat.reshape(-1), minlength=T * C * nbins + 1)[: T * C * nbins]
         u64 = u0.double()
+        mismatch = int(((u >= self.v_threshold) != (s != 0)).sum())
         return {
             S.ST_SPIKES: s.sum(dim=1).to(torch.int64).cpu().numpy(),
-            S.ST_HIST: hist.view(T, C, nbins).cpu().numpy(),
+            S.ST_HIST: hist.view(T, C, nbins).cpu().numpy().astype(np.int64),
             S.ST_COUNT: finite.sum(dim=dims).cpu().numpy().astype(np.int64),
             S.ST_SUM: to_fixed(u64.sum(dim=dims)),
             S.ST_SUMSQ: to_fixed((u64 * u64).sum(dim=dims)),
             S.ST_QE: to_fixed(((u64 - s.double()) ** 2 * finite).sum(dim=dims)),
             S.ST_NONFINITE: (~finite).sum(dim=dims).cpu().numpy().astype(np.int64),
-        }
+        }, mismatch
 
     def add(self, sums: dict[str, np.ndarray]) -> None:
         for name, value in sums.items():

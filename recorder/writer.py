@@ -17,6 +17,7 @@ from recorder import schema as S
 from recorder.adapters import RecorderError
 from recorder.stats import HistogramSpec, LayerStats
 
+MAX_SPIKE_MISMATCH = 1e-6  # share of replayed spikes allowed to differ (float ties exactly at V_th)
 COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 
 
@@ -169,7 +170,14 @@ class RecordingWriter:
         if list(indices) != expected:
             raise RecorderError(f"batch holds samples {list(indices)[:4]}..., expected {expected[:4]}...; "
                                 "record samples in the planned order")
-        sums = [st.batch_sums(tr["u"], tr["s"]) for st, tr in zip(self.stats, traces)]
+        sums = []
+        for meta, st, tr in zip(self.layers, self.stats, traces):
+            batch, mismatch = st.batch_sums(tr["u"], tr["s"])
+            if mismatch > MAX_SPIKE_MISMATCH * tr["s"].numel() + 1:
+                raise RecorderError(
+                    f"layer {meta.name} ({meta.class_name}): the replayed U does not reproduce {mismatch} of "
+                    f"{tr['s'].numel()} spikes; its dynamics are not Heaviside(U - V_th) - register a NeuronAdapter")
+            sums.append(batch)
         per_sample = np.stack([tr["s"].sum(dim=tuple(range(2, tr["s"].dim()))).T.cpu().numpy() for tr in traces], axis=1)
         self.event_sum += frames.sum(axis=1, dtype=np.float64)
         self.active += (frames > 0).sum(axis=1)

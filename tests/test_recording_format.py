@@ -1,0 +1,55 @@
+"""The stored file of every released format version stays readable, and the writer still
+produces that layout."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from recorder import schema
+from recorder.reader import open_recording
+
+DATA = Path(__file__).with_name("data")
+
+
+def layout(path):
+    """Every dataset's name, dtype, shape and dimension names, and every group's attribute names."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        out["/"] = sorted(f.attrs)
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = (str(obj.dtype), obj.shape, tuple(obj.attrs["dims"]))
+            else:
+                out[name] = sorted(obj.attrs)
+        f.visititems(visit)
+    return out
+
+
+def test_stored_version_1_file_reads():
+    with open_recording(DATA / "recording_v1.h5") as rec:
+        assert rec.complete and rec.n_done == rec.n_total == 6 and rec.T == 4
+        assert int(rec.file.attrs["format_version"]) == 1
+        assert [l.name for l in rec.layers] == ["blocks.0.lif", "blocks.1.lif", "blocks.2.lif", "lif_fc1", "lif_fc2"]
+        assert rec.labels().tolist() == [0, 0, 1, 1, 2, 2]
+        per_sample = rec.sample_spike_counts()
+        for info in rec.layers:
+            st = rec.stats(info.index)
+            assert st["hist"].shape == (4, info.shape[0], 18)
+            assert np.array_equal(st["hist"].sum(-1), st["u_count"])  # every finite U is in one bin
+            assert np.array_equal(st["spike_count"].sum((1, 2, 3)), per_sample[:, info.index].sum(0))
+            s = rec.raw(info.index, "s")
+            assert s.shape == (2, 4, *info.shape) and s.dtype == bool
+            u = rec.raw(info.index, "u")
+            assert np.array_equal(s, u >= info.v_threshold)
+        assert rec.raw_samples().tolist() == [0, 3]
+        assert rec.raw_input().shape == (2, 4, 2, 16, 16)
+
+
+def test_writer_still_writes_the_version_1_layout(tmp_path):
+    from data.make_recording_v1 import write
+
+    fresh = write(tmp_path / "fresh.h5")
+    assert schema.FORMAT_VERSION == 1
+    assert layout(fresh) == layout(DATA / "recording_v1.h5")
