@@ -283,3 +283,69 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
         assert not cut.complete and cut.n_done == 6 and cut.raw_count() == 2
     record(model, path, x, batch=2, raw=[0, 5, 9], resume=True)
     assert_same_recording(tmp_path / "full.h5", path)
+
+
+def test_cpu_kernel_equals_pytorch_path():
+    from recorder.stats import LayerStats
+
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(3, 5, 4, 6, 6, generator=g) * 0.6
+    edges = torch.as_tensor(HistogramSpec(-2.0, 2.0, 20).edges(0.3), dtype=torch.float32)
+    u.view(-1)[:21] = edges  # values exactly on every bin edge
+    u.view(-1)[30:33] = torch.tensor([float("nan"), float("inf"), -float("inf")])
+    s = (u >= 0.3).float()
+    s.view(-1)[40] = 1 - s.view(-1)[40]  # one spike the potential does not explain
+    st = LayerStats(3, (4, 6, 6), 0.3, HistogramSpec(-2.0, 2.0, 20))
+    fast, fast_mismatch = st.batch_sums_kernel(u, s)
+    slow, slow_mismatch = st.batch_sums_torch(u, s)
+    assert fast_mismatch == slow_mismatch == 1
+    for key in ("spike_count", "hist", "u_count", "nonfinite"):
+        assert np.array_equal(fast[key], slow[key]), key
+    for key in ("u_sum", "u_sumsq", "qe_sum"):
+        assert np.allclose(fast[key], slow[key], atol=64), key  # fixed point units of 2**-32
+    bins = np.searchsorted(edges.numpy(), u.numpy(), side="right")
+    assert int(fast["hist"][0, 0, 1]) == int(((bins[0, :, 0] == 1) & np.isfinite(u[0, :, 0].numpy())).sum())
+
+
+def test_custom_neuron_through_an_adapter(tmp_path):
+    from recorder import adapters
+
+    class MyLIF(nn.Module):
+        """A user's own neuron: state `mem`, U = 0.5 mem + X, fires at 1, hard reset to 0."""
+
+        def __init__(self):
+            super().__init__()
+            self.mem = 0.0
+
+        def forward(self, x):
+            u = 0.5 * self.mem + x
+            s = (u >= 1.0).float()
+            self.mem = u * (1 - s)
+            return s
+
+    adapter = adapters.NeuronAdapter(
+        "mylif", lambda m: isinstance(m, MyLIF), lambda m, x, v: 0.5 * v + x,
+        lambda m: {"v_threshold": 1.0, "v_reset": 0.0, "tau": 2.0, "beta": 0.5, "decay_input": False},
+        state_attr="mem")
+    adapters.register_adapter(adapter)
+    try:
+        cell = MyLIF()
+
+        class Loop(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = cell
+
+            def forward(self, x):
+                cell.mem = 0.0
+                return torch.stack([cell(x[t]) for t in range(x.shape[0])]).mean(0)
+
+        x = torch.tensor([0.6, 0.8, 0.3, 1.2]).view(4, 1, 1)
+        record(Loop(), tmp_path / "c.h5", x, batch=1, raw=[0], labels=np.array([0]))
+        with open_recording(tmp_path / "c.h5") as rec:
+            # U: 0.6 | 0.3 + 0.8 = 1.1 (fires) | 0 + 0.3 | 0.15 + 1.2 = 1.35 (fires)
+            assert np.allclose(rec.raw("cell", "u").ravel(), [0.6, 1.1, 0.3, 1.35])
+            assert rec.raw("cell", "s").ravel().tolist() == [False, True, False, True]
+            assert rec.layers[0].class_name == "MyLIF" and rec.layers[0].beta == 0.5
+    finally:
+        adapters._REGISTRY.remove(adapter)

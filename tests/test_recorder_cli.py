@@ -165,3 +165,22 @@ def test_foreign_corrupt_and_unknown_version_files(nmnist_dir, nmnist_checkpoint
         f.attrs["format_version"] = 99
     code, _, err = run(capsys, "info", good)
     assert code == 2 and "format version 99 is not supported" in err
+
+
+def test_record_an_authors_checkpoint(tmp_path, capsys):
+    from reference_authors import RefNet, randomize
+
+    ref = randomize(RefNet(T=4, classes=5, size=16, attention="none"), seed=2)
+    torch.save(ref.state_dict(), tmp_path / "authors.pth")
+    out = tmp_path / "a.h5"
+    base = ["record", "--checkpoint", tmp_path / "authors.pth", "--data", "synthetic", "--synthetic-per-class", "2",
+            "--out", out, "--no-progress"]
+    code, _, err = run(capsys, *base)
+    assert code == 2 and "does not fix T" in err
+    code, _, err = run(capsys, *base, "--T", "4")
+    assert code == 2 and "give --dt-ms" in err
+    code, text, err = run(capsys, *base, "--T", "4", "--dt-ms", "75")
+    assert code == 0, err
+    with open_recording(out) as rec:
+        assert rec.model["checkpoint_kind"] == "authors-arch-A" and rec.data["size"] == [16, 16]
+        assert rec.n_done == 10
