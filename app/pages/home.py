@@ -17,10 +17,11 @@ Attention (ASA).
 - the authors' 3-layer LIF-SNN, the 5-layer PLIF-SNN and SEW-ResNet-18, each with no attention,
   SA, TCSA, ASA-1 or ASA-2;
 - training: `python -m models.train --data ../shared/data/nmnist-small --attention asa1 --out runs/asa1.pt`;
-- safe checkpoints, and import of the authors' arch-A state_dicts.
+- safe checkpoints, and import of the authors' arch-A state_dicts;
+- recording: `python -m recorder record --checkpoint runs/asa1.pt --data ../shared/data/nmnist-small --out runs/asa1.h5`
+  streams membrane potentials before reset, spikes and online statistics of every spiking layer to HDF5.
 
-**Coming next, in this order:** the recorder (membrane potentials before reset and spikes of every
-spiking layer, streamed to HDF5), the analysis library (firing rates, ghost features, noise/normal
+**Coming next, in this order:** the analysis library (firing rates, ghost features, noise/normal
 patterns, MPD, PTD, variance, quantization error, energy), and the pages of this dashboard that browse
 recordings, compare vanilla and ASA runs, inspect uploaded checkpoints and export the paper's figures.
 """
