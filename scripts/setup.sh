@@ -19,6 +19,17 @@ fi
 "$python_bin" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' \
   || { echo "setup: Python 3.11 or newer is required, found $("$python_bin" --version)" >&2; exit 1; }
 
+# Static figure export (kaleido) and the browser tests drive the system's Chromium.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium for figure export"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+      || { echo "setup: apt-get install chromium failed; figure export will not work" >&2; exit 1; }
+  else
+    echo "setup: warning: no chromium on PATH; PNG/SVG/PDF export needs it (e.g. apt-get install chromium)" >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || { echo "setup: creating .venv with $python_bin"; "$python_bin" -m venv .venv; }
 
 pip_install() {

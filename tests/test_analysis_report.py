@@ -1,0 +1,141 @@
+"""Measures from a recording's online statistics equal the same measures from its raw
+tensors; the report runs on models trained on real N-MNIST and exports valid files; bad
+input gives one clear error."""
+
+import xml.etree.ElementTree as ET
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from pypdf import PdfReader
+
+from analysis.features import classify_patterns
+from analysis.firing import n_sfr_from_spikes
+from analysis.ghosts import GhostRule
+from analysis.loader import AnalysisError, IncompleteRecordingWarning, load_run
+from analysis.potentials import mpd_histogram, ptd, quantization_error_raw
+from analysis.report import main as report_main
+from analysis.tables import (AnalysisSettings, channel_ptd, channel_variance, ghosts, layer_foreground, layer_patterns,
+                             table1)
+from models.train import main as train_main
+from recorder.cli import main as record_main
+from recorder.recorder import Recorder
+from recorder.writer import RawPlan
+from test_recorder import frames, record, tiny_model
+
+
+def test_online_statistics_and_raw_tensors_give_the_same_measures(tmp_path):
+    x = frames(9, seed=4)
+    record(tiny_model(), tmp_path / "r.h5", x, batch=4, raw=range(9))
+    run = load_run(tmp_path / "r.h5")
+    settings = AnalysisSettings(ghost=GhostRule("pearson", 0.5))
+    for layer in run.layers:
+        u, s = run.raw(layer.info.index, "u"), run.raw(layer.info.index, "s")
+        nsfr_raw = n_sfr_from_spikes(s)
+        assert np.array_equal(layer.nsfr, nsfr_raw)
+        hist_raw = mpd_histogram(u, layer.info.hist_edges)
+        assert np.array_equal(layer.stats["hist"], hist_raw)
+        assert np.allclose(channel_ptd(layer), ptd(hist_raw.sum(0), layer.info.hist_edges, layer.info.v_threshold),
+                           equal_nan=True)
+        per_channel = np.moveaxis(u.astype(np.float64), 2, 0).reshape(layer.info.shape[0], -1)
+        assert np.allclose(channel_variance(layer), per_channel.var(axis=1), atol=1e-6)
+        qe_stats = layer.stats["qe_sum"] / layer.stats["u_count"]
+        assert np.allclose(qe_stats, quantization_error_raw(u, s), atol=1e-6)
+        fg = layer_foreground(run, layer, settings)
+        assert np.array_equal(layer_patterns(run, layer, settings), classify_patterns(nsfr_raw, fg))
+    g = ghosts(run, 0, 2, settings.ghost)
+    assert g["similarity"].shape == (4, 4)
+
+
+@pytest.fixture(scope="module")
+def nmnist_runs(nmnist_dir, tmp_path_factory):
+    """A vanilla and an ASA-1 model trained briefly on real N-MNIST, recorded on its test split."""
+    root = tmp_path_factory.mktemp("runs")
+    common = ["--data", str(nmnist_dir), "--T", "4", "--dt-ms", "75", "--widths", "4", "8", "8", "--hidden", "16",
+              "--epochs", "1", "--max-per-class", "5", "--no-progress", "--threads", "2"]
+    paths = {}
+    for name, attention in (("vanilla", "none"), ("asa1", "asa1")):
+        assert train_main([*common, "--attention", attention, "--out", str(root / f"{name}.pt")]) == 0
+        paths[name] = root / f"{name}.h5"
+        assert record_main(["record", "--checkpoint", str(root / f"{name}.pt"), "--data", str(nmnist_dir),
+                            "--out", str(paths[name]), "--max-samples", "30", "--raw-per-class", "1",
+                            "--no-progress"]) == 0
+    return paths
+
+
+def test_report_exports_valid_files(nmnist_runs, tmp_path, capsys):
+    out = tmp_path / "report"
+    code = report_main(["report", str(nmnist_runs["vanilla"]), "--compare", str(nmnist_runs["asa1"]), "--out", str(out),
+                        "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    index = (out / "index.md").read_text()
+    figures = sorted((out / "figures").glob("*.png"))
+    names = {p.stem for p in figures}
+    assert {"fig2a_vanilla", "fig2b_vanilla", "fig5a_asa1", "fig5b_asa1", "fig6", "firing_rates"} <= names
+    for png in figures:
+        with Image.open(png) as img:
+            img.load()
+            assert img.size[0] > 200 and img.size[1] > 200
+        assert ET.parse(png.with_suffix(".svg")).getroot().tag.endswith("svg")
+        assert len(PdfReader(png.with_suffix(".pdf")).pages) == 1
+        assert f"figures/{png.name}" in index
+    for name in ("table1", "table3", "table4"):
+        assert (out / "tables" / f"{name}.csv").stat().st_size > 0
+        assert "\\begin{tabular}" in (out / "tables" / f"{name}.tex").read_text()
+    t1 = table1([load_run(nmnist_runs["vanilla"], name="vanilla"), load_run(nmnist_runs["asa1"], name="asa1")])
+    assert list(t1["run"]) == ["vanilla", "asa1"] and t1["nasfr_change"][0] == 0
+    assert (t1["energy_uj"] > 0).all()
+
+
+def test_incomplete_recordings_warn_or_are_refused(tmp_path, capsys):
+    model = tiny_model()
+    x = frames(6)
+    path = tmp_path / "cut.h5"
+    with pytest.raises(KeyboardInterrupt):
+        with Recorder(model, path, sample_indices=list(range(6)), T=4, raw=RawPlan(()),
+                      model_info={"arch": model.ARCH, "arch_args": model.arch_args}) as rec:
+            rec.record_batch(x[:, :3], np.zeros(3, int), [0, 1, 2])
+            raise KeyboardInterrupt
+    with pytest.warns(IncompleteRecordingWarning):
+        run = load_run(path)
+    assert run.n_samples == 3 and run.warnings
+    with pytest.raises(AnalysisError, match="incomplete recording .* --resume"):
+        load_run(path, strict=True)
+    code = report_main(["report", str(path), "--out", str(tmp_path / "r"), "--no-progress", "--formats", "svg"])
+    err = capsys.readouterr().err
+    assert code == 0 and "warning: cut.h5 is an incomplete recording (3 of 6 samples)" in err
+    assert "**Warning:**" in (tmp_path / "r" / "index.md").read_text()
+    assert report_main(["report", str(path), "--out", str(tmp_path / "s"), "--strict", "--no-progress"]) == 2
+
+
+def test_bad_requests_are_one_line_errors(nmnist_runs, tmp_path, capsys):
+    def fails(argv, message):
+        code = report_main(argv + ["--out", str(tmp_path / "x"), "--no-progress", "--formats", "svg"])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and err.count("\n") == 1, err
+
+    van, asa = str(nmnist_runs["vanilla"]), str(nmnist_runs["asa1"])
+    fails(["report", van, "--layer", "9"], "layer 9 does not exist")
+    fails(["report", van, "--layer", "blocks.7.lif"], "layer 'blocks.7.lif' does not exist")
+    fails(["report", van, "--channels", "99"], "channel 99 does not exist in layer blocks.0.lif")
+    fails(["report", van, "--timestep", "12"], "timestep 12 does not exist (T=4)")
+    versioned = tmp_path / "v99.h5"
+    versioned.write_bytes(nmnist_runs["vanilla"].read_bytes())
+    with h5py.File(versioned, "r+") as f:
+        f.attrs["format_version"] = 99
+    fails(["report", str(versioned)], "format version 99 is not supported")
+    fewer = tmp_path / "fewer.h5"
+    record_main(["record", "--checkpoint", str(nmnist_runs["asa1"].with_suffix(".pt")), "--data",
+                 load_run(asa).data["source"], "--out", str(fewer), "--max-samples", "20", "--no-progress"])
+    capsys.readouterr()
+    fails(["report", van, "--compare", str(fewer)], "they recorded different samples")
+    other_t = tmp_path / "t.h5"
+    with h5py.File(fewer, "r") as f, h5py.File(other_t, "w") as g:
+        for key in f:
+            f.copy(key, g)
+        for key, value in f.attrs.items():
+            g.attrs[key] = value
+        g.attrs["data"] = g.attrs["data"].replace('"T": 4', '"T": 8')
+    fails(["report", van, "--compare", str(other_t)], "different T (4 vs 8)")
