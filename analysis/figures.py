@@ -109,13 +109,17 @@ def make_firing_rate_figure(rates: np.ndarray, layer_names: list[str], title: st
                             run_names: list[str] | None = None, more: list[np.ndarray] | None = None) -> go.Figure:
     """T-SFR per layer (lines) over timesteps; rates [L, T]. `more` adds other runs' [L, T]
     (dashed), named by run_names."""
+    import plotly.colors
+
     fig = go.Figure()
     sets = [rates] + list(more or [])
     names = run_names or [""] * len(sets)
+    palette = plotly.colors.qualitative.Plotly
     for k, (data, run) in enumerate(zip(sets, names)):
         for i, layer in enumerate(layer_names):
             fig.add_trace(go.Scatter(x=np.arange(data.shape[1]), y=data[i], mode="lines+markers",
-                                     name=f"{layer} {run}".strip(), line=dict(dash="solid" if k == 0 else "dash")))
+                                     name=f"{layer} {run}".strip(),
+                                     line=dict(dash="solid" if k == 0 else "dash", color=palette[i % len(palette)])))
     fig.update_layout(title=title, xaxis_title="timestep t", yaxis_title="T-SFR (spikes per neuron)", font=FONT,
                       height=420, width=760, yaxis=dict(rangemode="tozero"))
     return fig
