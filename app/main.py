@@ -1,6 +1,19 @@
 """Dashboard entry point: registers the pages (`streamlit run app/main.py`)."""
 
+import sys
+from pathlib import Path
+
 import streamlit as st
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's packages, also under `streamlit run`
+
 st.set_page_config(page_title="SNN redundancy", layout="wide")
-st.navigation([st.Page("pages/home.py", title="Home", default=True)]).run()
+st.navigation([
+    st.Page("views/overview.py", title="Overview", default=True),
+    st.Page("views/spike_features.py", title="Spike features"),
+    st.Page("views/membrane.py", title="Membrane potentials"),
+    st.Page("views/ghosts.py", title="Ghost features"),
+    st.Page("views/compare.py", title="Compare"),
+    st.Page("views/inspect.py", title="Inspect a checkpoint"),
+    st.Page("views/export.py", title="Export"),
+]).run()

@@ -46,10 +46,18 @@ def load_file(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file does not exist")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch's zip format, or a legacy pickle
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (it is neither torch.save's zip format "
+                              "nor a pickle); choose a .pt/.pth file written by torch.save")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         detail = str(exc).splitlines()
+        if not any("GLOBAL" in line or "global" in line for line in detail):
+            raise CheckpointError(f"{path}: not a readable PyTorch checkpoint, or truncated "
+                                  f"({detail[0].strip() if detail else 'unpickling failed'})") from None
         hint = next((line.strip() for line in detail if "GLOBAL" in line or "Unsupported" in line), "")
         raise CheckpointError(
             f"{path}: refused, the file carries pickled Python objects that could run code"

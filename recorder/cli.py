@@ -172,7 +172,8 @@ def plan_raw(args, labels: np.ndarray) -> tuple[int, ...]:
     return ()
 
 
-def record(args) -> Path:
+def record(args, progress=None) -> Path:
+    """Run `record` for parsed arguments; progress(done, total) is called after each batch."""
     model, model_info, defaults = load_model(args)
     frames = frame_settings(args, model, defaults)
     dataset, labels, data_info = load_data(args, frames)
@@ -195,6 +196,8 @@ def record(args) -> Path:
             for x, y, idx in loader:
                 rec.record_batch(x.transpose(0, 1).to(device), y.numpy(), idx.tolist())
                 bar.update(len(idx))
+                if progress is not None:
+                    progress(rec.n_done, len(plan))
     return args.out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,11 +270,45 @@ class RecordingWriter:
         return self.file is not None and S.LAYERS in self.file
 
     def close(self, complete: bool) -> None:
+        """Close the file; a complete recording is then compacted (see `compact`)."""
         if self.file is None:
             return
+        done = bool(complete and self.n_done == self.n_total)
         try:
-            self.file.attrs[S.A_COMPLETE] = bool(complete and self.n_done == self.n_total)
+            self.file.attrs[S.A_COMPLETE] = done
             self.file.flush()
         finally:
             self.file.close()
             self.file = None
+        if done:
+            compact(self.path)
+
+
+def compact(path: Path) -> None:
+    """Rewrite a complete recording without its stale statistics slot and with every
+    dataset compressed (they no longer need in-place updates), then replace it atomically."""
+    tmp = path.with_name(f".{path.name}.compact.tmp")
+    try:
+        with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
+            dst.attrs.update(dict(src.attrs))
+            stale = S.STATS.format(slot=1 - int(src.attrs[S.A_SLOT]))
+
+            def copy(group_src: h5py.Group, group_dst: h5py.Group) -> None:
+                for key, obj in group_src.items():
+                    if key == stale:
+                        continue
+                    if isinstance(obj, h5py.Group):
+                        sub = group_dst.create_group(key)
+                        sub.attrs.update(dict(obj.attrs))
+                        copy(obj, sub)
+                    elif obj.compression is None and obj.size > 64:
+                        ds = group_dst.create_dataset(key, data=obj[...], **COMPRESSION)
+                        ds.attrs.update(dict(obj.attrs))
+                    else:
+                        group_src.copy(obj, group_dst, name=key)
+
+            copy(src, dst)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -13,12 +13,16 @@ DATA = Path(__file__).with_name("data")
 
 
 def layout(path):
-    """Every dataset's name, dtype, shape and dimension names, and every group's attribute names."""
+    """Every dataset's name, dtype, shape and dimension names, and every group's attribute
+    names (the statistics slot's number is not part of the layout)."""
+    import re
+
     out = {}
     with h5py.File(path, "r") as f:
         out["/"] = sorted(f.attrs)
 
         def visit(name, obj):
+            name = re.sub(r"stats_[01]", "stats", name)
             if isinstance(obj, h5py.Dataset):
                 out[name] = (str(obj.dtype), obj.shape, tuple(obj.attrs["dims"]))
             else:

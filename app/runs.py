@@ -1,0 +1,70 @@
+"""Which runs the dashboard knows (shipped sample runs and this session's own recordings),
+and cached loading keyed by path and modification time."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import streamlit as st
+
+from analysis.loader import Run, load_run
+from analysis.tables import AnalysisSettings, layer_table, run_summary, table1, table3, table4
+
+SAMPLE_RUNS = Path(os.environ.get("SNNR_SAMPLE_RUNS", Path(__file__).resolve().parents[1] / "sample_runs"))
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime
+
+
+@st.cache_data(show_spinner="loading recording ...", max_entries=16)
+def _load(path: str, mtime: float) -> Run:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_run(path)
+
+
+def load(path: Path) -> Run:
+    return _load(str(path), _mtime(path))
+
+
+@st.cache_data(max_entries=32)
+def _layer_table(path: str, mtime: float, settings: AnalysisSettings):
+    return layer_table(_load(path, mtime), settings)
+
+
+def cached_layer_table(run: Run, settings: AnalysisSettings):
+    return _layer_table(str(run.path), _mtime(run.path), settings)
+
+
+@st.cache_data(max_entries=32)
+def _summary(path: str, mtime: float, settings: AnalysisSettings) -> dict:
+    return run_summary(_load(path, mtime), settings)
+
+
+def cached_summary(run: Run, settings: AnalysisSettings) -> dict:
+    """Accuracy, NASFR, QE, MACs, ACs and energy of one run."""
+    return _summary(str(run.path), _mtime(run.path), settings)
+
+
+@st.cache_data(max_entries=16)
+def _compare_tables(a: str, ma: float, b: str, mb: float, settings: AnalysisSettings):
+    ra, rb = _load(a, ma), _load(b, mb)
+    return table1([ra, rb], settings), table3(ra, rb, settings), table4(ra, rb)
+
+
+def cached_compare_tables(a: Run, b: Run, settings: AnalysisSettings):
+    return _compare_tables(str(a.path), _mtime(a.path), str(b.path), _mtime(b.path), settings)
+
+
+def available_runs() -> dict[str, Path]:
+    """name -> recording path: sample runs first, then this session's recordings."""
+    runs = {p.stem: p for p in sorted(SAMPLE_RUNS.glob("*.h5"))}
+    runs.update(st.session_state.get("session_runs", {}))
+    return runs
+
+
+def add_session_run(name: str, path: Path) -> None:
+    st.session_state.setdefault("session_runs", {})[name] = path

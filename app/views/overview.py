@@ -1,0 +1,47 @@
+"""Overview: accuracy, NASFR, energy, firing rate per layer and timestep, pattern counts."""
+
+import streamlit as st
+
+from analysis.figures import make_firing_rate_figure
+from analysis.loader import AnalysisError, check_same_data
+from analysis.tables import firing_rate_matrix
+from app import runs as R
+from app import ui
+
+st.title("Overview")
+settings = ui.settings()
+a, b = ui.pick_runs()
+if a is not None:
+    with ui.readable_errors():
+        shown = [r for r in (a, b) if r is not None]
+        if b is not None:
+            try:
+                check_same_data(a, b)
+            except AnalysisError as exc:
+                st.warning(f"shown side by side, but not comparable: {exc}")
+        base = R.cached_summary(a, settings)
+        for col, run in zip(st.columns(len(shown)), shown):
+            with col:
+                st.subheader(run.name)
+                st.caption(f"{run.model.get('arch', '?')} · attention {run.model.get('arch_args', {}).get('attention', '-')}"
+                           f" · {run.n_samples} samples · T={run.T}")
+                summary = R.cached_summary(run, settings)
+                second = run is not a
+                m1, m2, m3 = st.columns(3)
+                m1.metric("accuracy", f"{summary['accuracy']:.3f}",
+                          f"{summary['accuracy'] - base['accuracy']:+.3f}" if second else None)
+                m2.metric("NASFR", f"{summary['nasfr']:.4f}",
+                          f"{(summary['nasfr'] - base['nasfr']) / base['nasfr']:+.1%}" if second and base["nasfr"] else None,
+                          delta_color="inverse")
+                m3.metric("energy (µJ)", f"{summary['energy_uj']:.3f}",
+                          f"{summary['energy_uj'] - base['energy_uj']:+.3f}" if second else None, delta_color="inverse")
+                table = R.cached_layer_table(run, settings)
+                st.dataframe(table[["layer", "firing_rate", "noise", "normal", "null", "qe", "ghost_ratio"]],
+                             hide_index=True, width="stretch")
+        st.plotly_chart(make_firing_rate_figure(firing_rate_matrix(a), [l.info.name for l in a.layers],
+                                                run_names=[r.name for r in shown],
+                                                more=[firing_rate_matrix(b)] if b is not None else None),
+                        key="firing_rates")
+        st.caption(f"Patterns: null if firing rate < {settings.pattern.null_rate}; noise if background firing density >= "
+                   f"{settings.pattern.noise_ratio} x foreground; foreground = input event rate >= "
+                   f"{settings.pattern.foreground_level} x max. Energy: E_MAC 4.6 pJ, E_AC 0.9 pJ (Eq. 11).")

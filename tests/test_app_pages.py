@@ -1,0 +1,151 @@
+"""Every dashboard page runs under Streamlit's AppTest on the shipped sample runs and on a
+tiny fixture recording, with its main widgets changed; bad input shows a readable message."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app" / "main.py")
+FIXTURE = REPO / "tests" / "data" / "recording_v1.h5"
+PAGES = ["views/overview.py", "views/spike_features.py", "views/membrane.py", "views/ghosts.py", "views/compare.py",
+         "views/inspect.py", "views/export.py"]
+
+
+def app(page: str, **session) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.switch_page(page)
+    return at.run()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_on_sample_runs(page):
+    at = app(page)
+    no_errors(at)
+    assert at.title[0].value
+
+
+def test_overview_shows_both_runs_and_metrics():
+    at = app("views/overview.py")
+    no_errors(at)
+    assert [s.value for s in at.subheader] == ["vanilla", "asa1"]
+    labels = [m.label for m in at.metric]
+    assert labels.count("accuracy") == 2 and labels.count("NASFR") == 2 and "energy (µJ)" in labels
+
+
+def test_spike_features_widgets():
+    at = app("views/spike_features.py")
+    at.selectbox(key="sf_layer").set_value(at.selectbox(key="sf_layer").options[1]).run()
+    no_errors(at)
+    at.slider(key="sf_t").set_value(0).run()
+    at.selectbox(key="sf_sort").set_value("firing rate").run()
+    at.selectbox(key="sf_channel").set_value(at.selectbox(key="sf_channel").options[2]).run()
+    no_errors(at)
+    assert "patterns:" in at.caption[0].value
+
+
+def test_membrane_and_ghost_widgets():
+    at = app("views/membrane.py")
+    at.selectbox(key="mp_channel").set_value(3).run()
+    at.slider(key="mp_t").set_value(1).run()
+    no_errors(at)
+    at = app("views/ghosts.py")
+    at.slider(key="gh_t").set_value(2).run()
+    at.selectbox(key="rule_method").set_value("pearson").run()
+    no_errors(at)
+    assert at.metric[0].label == "ghost ratio"
+
+
+def test_compare_tables():
+    at = app("views/compare.py")
+    no_errors(at)
+    assert len(at.dataframe) == 3
+
+
+@pytest.mark.parametrize("page", ["views/overview.py", "views/spike_features.py", "views/membrane.py",
+                                  "views/ghosts.py", "views/export.py"])
+def test_pages_on_the_tiny_fixture(page):
+    at = app(page, session_runs={"fixture": FIXTURE})
+    at.selectbox(key="run_a").set_value("fixture").run()
+    if "compare with" in [s.label for s in at.selectbox]:
+        at.selectbox(key="run_b").set_value("(none)").run()
+    no_errors(at)
+
+
+def test_corrupt_recording_is_a_readable_message(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    at = app("views/overview.py", session_runs={"bad": bad})
+    at.selectbox(key="run_a").set_value("bad").run()
+    assert not at.exception
+    assert "not a readable HDF5 file" in at.error[0].value
+
+
+def test_uploads_are_sanitised_and_size_limited(tmp_path):
+    from app.uploads import UploadError, sanitize, save_upload
+
+    assert sanitize("../../evil name.pt") == "evil_name.pt"
+    assert sanitize("..\\..\\x.pt") == "x.pt" and sanitize("...") == "upload"
+    path = save_upload(b"abc", "../../../etc/passwd", tmp_path / "session", "checkpoints")
+    assert path == (tmp_path / "session" / "checkpoints" / "passwd").resolve() and path.read_bytes() == b"abc"
+    with pytest.raises(UploadError, match="over the upload limit of 1e-06 MB"):
+        save_upload(b"abcd", "a.pt", tmp_path / "session", limit_mb=1e-6)
+
+
+def test_inspect_records_a_checkpoint(tmp_path):
+    at = app("views/inspect.py")
+    at.text_input(key="ckpt_path").set_value(str(REPO / "sample_runs" / "asa1.pt"))
+    at.number_input(key="max_samples").set_value(10)
+    at.text_input(key="run_name").set_value("mine")
+    at.button(key="record_button").click().run()
+    no_errors(at)
+    assert "recorded mine.h5" in at.success[0].value
+    runs = at.session_state["session_runs"]
+    assert runs["mine"].exists() and "snnr-session-" in str(runs["mine"])
+    at.switch_page("views/overview.py").run()
+    at.selectbox(key="run_a").set_value("mine").run()
+    assert not at.exception and not at.error
+    assert "not comparable" in at.warning[0].value  # 10 synthetic samples vs the sample runs' 100
+    assert at.subheader[0].value == "mine"
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"not a checkpoint at all", "not a readable PyTorch checkpoint"),
+    ("wrong_arch", "does not match the model"),
+])
+def test_inspect_bad_checkpoints(tmp_path, content, message):
+    path = tmp_path / "x.pt"
+    if content == "wrong_arch":
+        from models.checkpoint import save_checkpoint
+        from models.registry import build_model
+
+        model = build_model("lif_snn3", T=10, num_classes=5, input_size=32, widths=(16, 32, 32), hidden=128)
+        save_checkpoint(path, model, {"frames": {"T": 10, "dt_ms": 30.0}})
+        raw = torch.load(path, weights_only=True)
+        raw["arch_args"]["widths"] = [8, 16, 16]  # a checkpoint for a different architecture than its weights
+        torch.save(raw, path)
+    else:
+        path.write_bytes(content)
+    at = app("views/inspect.py")
+    at.text_input(key="ckpt_path").set_value(str(path))
+    at.button(key="record_button").click().run()
+    assert not at.exception
+    assert message in at.error[0].value
+
+
+def test_inspect_missing_data_folder():
+    at = app("views/inspect.py")
+    at.text_input(key="ckpt_path").set_value(str(REPO / "sample_runs" / "asa1.pt"))
+    at.radio(key="data_source").set_value("folder on the server").run()
+    at.text_input(key="data_folder").set_value("/no/such/folder")
+    at.button(key="record_button").click().run()
+    assert "does not exist on the server" in at.error[0].value
