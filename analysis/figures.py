@@ -15,6 +15,14 @@ PATTERN_COLORS = {"noise": "#d62728", "normal": "#1f77b4", "null": "#7f7f7f"}
 FONT = dict(family="Arial, Helvetica, sans-serif", size=12)
 
 
+def _square_cells(fig: go.Figure, n: int) -> None:
+    """Keep every map's pixels square: each subplot's y axis follows its x axis."""
+    for i in range(1, n + 1):
+        suffix = "" if i == 1 else str(i)
+        fig.layout[f"yaxis{suffix}"].update(scaleanchor=f"x{suffix}", constrain="domain")
+        fig.layout[f"xaxis{suffix}"].update(constrain="domain")
+
+
 def _grid(n: int, columns: int | None = None) -> tuple[int, int]:
     cols = columns or min(n, max(1, math.ceil(math.sqrt(n))))
     return math.ceil(n / cols), cols
@@ -38,7 +46,8 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
         for ann, c in zip(fig.layout.annotations, channels):
             ann.font = dict(color=PATTERN_COLORS.get(str(patterns[c]), "black"), size=10)
     fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, scaleanchor=None)
+    fig.update_yaxes(showticklabels=False)
+    _square_cells(fig, len(channels))
     fig.update_layout(title=title, font=FONT, height=max(300, 150 * rows + 90), width=max(400, 140 * cols + 160),
                       margin=dict(l=20, r=20, t=70, b=20))
     return fig
@@ -54,6 +63,7 @@ def make_channel_timesteps_figure(channel_nsfr: np.ndarray, channel: int, title:
                                  colorbar=dict(title="firing rate")), row=t // cols + 1, col=t % cols + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
+    _square_cells(fig, T)
     fig.update_layout(title=title or f"Channel {channel} across timesteps", font=FONT,
                       height=140 * rows + 90, width=max(500, 110 * cols + 150), margin=dict(l=20, r=20, t=70, b=20))
     return fig
