@@ -349,3 +349,16 @@ def test_custom_neuron_through_an_adapter(tmp_path):
             assert rec.layers[0].class_name == "MyLIF" and rec.layers[0].beta == 0.5
     finally:
         adapters._REGISTRY.remove(adapter)
+
+
+@pytest.mark.parametrize("decay_input", [True, False])
+@pytest.mark.parametrize("v_reset", [0.0, None, -0.2])
+def test_fast_lif_charge_is_bitwise_spikingjelly(decay_input, v_reset):
+    from spikingjelly.activation_based import functional as sj_functional
+
+    from recorder.adapters import lif_charge
+
+    g = torch.Generator().manual_seed(3)
+    x, v = torch.randn(10_000, generator=g), torch.randn(10_000, generator=g)
+    expected = sj_functional.lif_charge(x, v, 10 / 7, decay_input, v_reset)
+    assert torch.equal(lif_charge(x, v, 10 / 7, decay_input, v_reset), expected)
