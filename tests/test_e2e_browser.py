@@ -147,6 +147,31 @@ def test_upload_record_and_browse(page, server):
     no_exception(page)
 
 
+def test_upload_events_npz_and_record(page, server, tmp_path):
+    from events.formats.numpy_events import write_npz
+    from events.synthetic import SyntheticSettings, make_recording
+
+    write_npz(tmp_path / "my_events.npz", make_recording(2, 77, SyntheticSettings()))
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Inspect a checkpoint").click()
+    page.get_by_role("heading", name="Inspect a checkpoint").first.wait_for()
+    wait_idle(page)
+    page.get_by_text("uploaded .npz of events").click()
+    wait_idle(page)
+    uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    if page.get_by_text("asa1.pt").count() == 0:
+        uploaders.first.set_input_files(str(REPO / "sample_runs" / "asa1.pt"))
+        page.get_by_text("asa1.pt").first.wait_for()
+    uploaders.nth(1).set_input_files(str(tmp_path / "my_events.npz"))
+    page.get_by_text("my_events.npz").first.wait_for()
+    name = page.locator('[data-testid="stTextInput"]').filter(has_text="name of the new run").locator("input")
+    name.fill("from_npz")
+    name.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Record").click()
+    page.get_by_text("recorded from_npz.h5").wait_for()
+    no_exception(page)
+
+
 def test_download_a_figure_as_png(page, server, tmp_path):
     open_page(page, server, "export", "Export")
     page.get_by_role("button", name="Prepare figure file").click()

@@ -19,7 +19,7 @@ kind = st.radio("format", ["project checkpoint", "authors' arch-A state_dict"], 
 c1, c2, c3 = st.columns(3)
 T = c1.number_input("T (authors' files)", 1, 500, 10, key="ckpt_T")
 classes = c2.number_input("classes (authors' files)", 1, 1000, 5, key="ckpt_classes")
-dt_ms = c3.number_input("frame length dt (ms; blank = the checkpoint's)", 0.0, 10000.0, 0.0, key="ckpt_dt")
+dt_ms = c3.number_input("frame length dt in ms (0 = the checkpoint's)", 0.0, 10000.0, 0.0, key="ckpt_dt")
 source = st.radio("data", ["shipped synthetic set", "folder on the server", "uploaded .npz of events"],
                   horizontal=True, key="data_source")
 folder = st.text_input("data folder (class sub-folders, e.g. ../shared/data/nmnist-small)", key="data_folder") \
