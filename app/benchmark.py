@@ -30,6 +30,8 @@ def interactions():
             at.selectbox(key="sf_channel").options[i % 8])),
         ("views/membrane.py", "membrane: channel", lambda at, i: at.selectbox(key="mp_channel").set_value(i % 8)),
         ("views/ghosts.py", "ghosts: timestep", lambda at, i: at.slider(key="gh_t").set_value(i % 10)),
+        ("views/export.py", "export: figure", lambda at, i: at.selectbox(key="ex_fig").set_value(
+            at.selectbox(key="ex_fig").options[i % 5])),
         ("views/compare.py", "compare: rule change", lambda at, i: at.number_input(key="rule_ratio").set_value(
             1.0 + 0.1 * (i % 3))),
     ]

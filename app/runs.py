@@ -68,3 +68,22 @@ def available_runs() -> dict[str, Path]:
 
 def add_session_run(name: str, path: Path) -> None:
     st.session_state.setdefault("session_runs", {})[name] = path
+
+
+@st.cache_data(max_entries=8, show_spinner="building figures ...")
+def _report(a: str, ma: float, b: str | None, mb: float | None, layer: int, t: int, settings: AnalysisSettings,
+            names: tuple[str, str | None]):
+    from analysis.report import build_report
+
+    ra = _load(a, ma)
+    ra.name = names[0]
+    rb = _load(b, mb) if b else None
+    if rb is not None:
+        rb.name = names[1]
+    return build_report(ra, rb, layer, t, settings)
+
+
+def cached_report(a: Run, b: Run | None, layer: int, t: int, settings: AnalysisSettings):
+    """(tables, figures) of analysis.report.build_report, cached by paths and mtimes."""
+    return _report(str(a.path), _mtime(a.path), str(b.path) if b else None, _mtime(b.path) if b else None,
+                   layer, t, settings, (a.name, b.name if b else None))

@@ -104,7 +104,12 @@ def import_authors_state_dict(state: dict, T: int | None = None, num_classes: in
 
 def load_authors_checkpoint(path: str | Path, T: int | None = None, num_classes: int | None = None) -> LIFSNN3:
     """Load an authors' arch-A file (weights_only); a {'state_dict': ...} wrapper is accepted."""
-    payload = load_file(path)
+    return authors_model_from_payload(load_file(path), path, T, num_classes)
+
+
+def authors_model_from_payload(payload, path: str | Path, T: int | None = None,
+                               num_classes: int | None = None) -> LIFSNN3:
+    """LIFSNN3 from what load_file returned for an authors' file."""
     if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict):
         payload = payload["state_dict"]
     if isinstance(payload, dict):

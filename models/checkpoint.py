@@ -110,7 +110,15 @@ def save_checkpoint(path: str | Path, model: ZooModel, meta: dict | None = None)
 
 def load_checkpoint(path: str | Path) -> tuple[ZooModel, dict]:
     """Load a project checkpoint: returns (model in eval mode, the checkpoint's meta)."""
-    payload = load_file(path)
+    return model_from_payload(load_file(path), path)
+
+
+def is_project_checkpoint(payload) -> bool:
+    return isinstance(payload, dict) and payload.get("format") == FORMAT
+
+
+def model_from_payload(payload, path: str | Path) -> tuple[ZooModel, dict]:
+    """(model in eval mode, meta) from what load_file returned for a project checkpoint."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         looks_like_state_dict = isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values())
         hint = ("it is a bare state_dict; import the authors' arch-A files with models.authors.load_authors_checkpoint"

@@ -20,9 +20,9 @@ from events.dataset import EventFolderDataset, has_split
 from events.frames import FrameSettings
 from events.synthetic import SyntheticSettings, synthetic_frames
 from events.types import EventFileError
-from models.authors import load_authors_checkpoint
+from models.authors import authors_model_from_payload
 from models.base import ModelShapeError, ZooModel
-from models.checkpoint import CheckpointError, file_sha256, load_checkpoint, load_file
+from models.checkpoint import CheckpointError, file_sha256, is_project_checkpoint, load_file, model_from_payload
 from recorder.adapters import RecorderError
 from recorder.merge import merge_shards
 from recorder.reader import RecordingFormatError, open_recording
@@ -92,12 +92,12 @@ def load_model(args) -> tuple[ZooModel, dict, dict]:
     """(model, model info, frame defaults) from --checkpoint."""
     payload = load_file(args.checkpoint)
     digest = file_sha256(args.checkpoint)
-    if isinstance(payload, dict) and payload.get("format") == "snn-redundancy-checkpoint":
-        model, meta = load_checkpoint(args.checkpoint)
+    if is_project_checkpoint(payload):
+        model, meta = model_from_payload(payload, args.checkpoint)
         frames = meta.get("frames", {})
         kind = "project"
     else:
-        model = load_authors_checkpoint(args.checkpoint, T=args.T, num_classes=args.classes)
+        model = authors_model_from_payload(payload, args.checkpoint, T=args.T, num_classes=args.classes)
         frames, kind = {}, "authors-arch-A"
     info = {"arch": model.ARCH, "arch_args": model.arch_args, "checkpoint": args.checkpoint.name,
             "checkpoint_sha256": digest, "checkpoint_kind": kind}

@@ -4,7 +4,7 @@ the recording itself."""
 import streamlit as st
 
 from analysis.export import figure_bytes, table_text
-from analysis.report import build_report
+from app import runs as R
 from app import ui
 
 st.title("Export")
@@ -14,7 +14,7 @@ if a is not None:
     with ui.readable_errors():
         layer_index = ui.pick_layer(a, key="ex_layer")
         t = st.slider("timestep", 0, a.T - 1, a.T // 2, key="ex_t")
-        tables, figs = build_report(a, b, layer_index, t, settings)
+        tables, figs = R.cached_report(a, b, layer_index, t, settings)
         c1, c2 = st.columns(2)
         fig_name = c1.selectbox("figure", list(figs), key="ex_fig")
         fmt = c2.selectbox("format", ["png", "svg", "pdf"], key="ex_fmt")
