@@ -100,6 +100,17 @@ def choose(page, label, option):
     wait_idle(page)
 
 
+def record_as(page, run_name):
+    """On the Inspect page: name the run, press Record, wait for the success message."""
+    name = page.locator('[data-testid="stTextInput"]').filter(has_text="name of the new run").locator("input")
+    name.fill(run_name)
+    name.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Record").click()
+    page.get_by_text(f"recorded {run_name}.h5").wait_for()
+    no_exception(page)
+
+
 def no_exception(page):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
@@ -130,13 +141,7 @@ def test_upload_record_and_browse(page, server):
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
         str(REPO / "sample_runs" / "asa1.pt"))
     page.get_by_text("asa1.pt").first.wait_for()
-    name = page.locator('[data-testid="stTextInput"]').filter(has_text="name of the new run").locator("input")
-    name.fill("uploaded")
-    name.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Record").click()
-    page.get_by_text("recorded uploaded.h5").wait_for()
-    no_exception(page)
+    record_as(page, "uploaded")
     page.screenshot(path=str(SHOTS / "inspect_recorded.png"), full_page=True)
     # navigate inside the app (a new URL would start a new session, without this upload)
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Overview").click()
@@ -163,13 +168,7 @@ def test_upload_events_npz_and_record(page, server, tmp_path):
         page.get_by_text("asa1.pt").first.wait_for()
     uploaders.nth(1).set_input_files(str(tmp_path / "my_events.npz"))
     page.get_by_text("my_events.npz").first.wait_for()
-    name = page.locator('[data-testid="stTextInput"]').filter(has_text="name of the new run").locator("input")
-    name.fill("from_npz")
-    name.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Record").click()
-    page.get_by_text("recorded from_npz.h5").wait_for()
-    no_exception(page)
+    record_as(page, "from_npz")
 
 
 def test_download_a_figure_as_png(page, server, tmp_path):
