@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 import h5py
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from pypdf import PdfReader
 

@@ -32,7 +32,7 @@ def test_train_on_real_nmnist(nmnist_dir, tmp_path, capsys):
     model, meta = load_checkpoint(out)
     assert meta["metrics"]["test_accuracy"] == metrics["test_accuracy"]
     test = EventFolderDataset(nmnist_dir, FrameSettings(5, 60.0), split="test")
-    correct, spikes, slots = 0, 0.0, 0
+    correct = 0
     with torch.no_grad(), tally_spikes(model) as tally:
         for x, y in DataLoader(test, batch_size=50):
             correct += int((model(x.transpose(0, 1)).argmax(1) == y).sum())

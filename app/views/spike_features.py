@@ -1,6 +1,5 @@
 """Spike features (Fig. 2a/5a) of a layer at a timestep, and one channel over time (Fig. 2b/5b)."""
 
-import numpy as np
 import streamlit as st
 
 from analysis.figures import make_channel_timesteps_figure, make_spike_features_figure

@@ -7,7 +7,6 @@ readers still accept it. Write a new file (and a new script) for a new version.
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from events.frames import FrameSettings
