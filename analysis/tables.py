@@ -113,17 +113,24 @@ def model_qe(run: Run) -> float:
     return float(sum(l.stats["qe_sum"].sum() for l in run.layers) / sum(l.stats["u_count"].sum() for l in run.layers))
 
 
-def energy_table(run: Run, settings: AnalysisSettings = AnalysisSettings()) -> pd.DataFrame:
-    """Per synaptic layer and attention module: MACs and ACs per sample and energy (pJ).
-    ACs of a layer fed directly by a recorded spiking layer come from its spike counts
-    times the fan-out of each position; a layer reading spikes through pooling is
-    estimated as firing rate x dense operations (marked 'estimate')."""
+def model_structure(run: Run):
+    """(synaptic layers, attention costs, parameter count) of the recorded architecture."""
     from analysis.model_ops import trace
     from models.registry import build_model
 
     if "arch" not in run.model or "arch_args" not in run.model:
         raise AnalysisError(f"{run.name} does not say which architecture it recorded; energy needs the model")
-    layers, attention = trace(build_model(run.model["arch"], **run.model["arch_args"]))
+    model = build_model(run.model["arch"], **run.model["arch_args"])
+    layers, attention = trace(model)
+    return layers, attention, sum(p.numel() for p in model.parameters())
+
+
+def energy_table(run: Run, settings: AnalysisSettings = AnalysisSettings()) -> pd.DataFrame:
+    """Per synaptic layer and attention module: MACs and ACs per sample and energy (pJ).
+    ACs of a layer fed directly by a recorded spiking layer come from its spike counts
+    times the fan-out of each position; a layer reading spikes through pooling is
+    estimated as firing rate x dense operations (marked 'estimate')."""
+    layers, attention, _ = model_structure(run)
     by_name = {l.info.name: l for l in run.layers}
     rows = []
     for syn in layers:
@@ -153,8 +160,9 @@ def energy_table(run: Run, settings: AnalysisSettings = AnalysisSettings()) -> p
 
 def run_summary(run: Run, settings: AnalysisSettings = AnalysisSettings()) -> dict:
     energy = energy_table(run, settings)
+    _, attention, params = model_structure(run)
     return {"run": run.name, "attention": run.model.get("arch_args", {}).get("attention", "-"),
-            "samples": run.n_samples, "accuracy": run.accuracy, "nasfr": nasfr([l.nsfr for l in run.layers]),
+            "parameters": params, "attention_parameters": sum(a.params for a in attention), "samples": run.n_samples, "accuracy": run.accuracy, "nasfr": nasfr([l.nsfr for l in run.layers]),
             "qe": model_qe(run), "macs": float(energy["macs"].sum()), "acs": float(energy["acs"].sum()),
             "energy_uj": float(energy["energy_pj"].sum()) / 1e6}
 
@@ -169,7 +177,7 @@ def table1(runs: list[Run], settings: AnalysisSettings = AnalysisSettings()) -> 
         row["nasfr_change"] = relative_change(base["nasfr"], row["nasfr"])
         row["accuracy_change"] = row["accuracy"] - base["accuracy"]
         row["delta_energy_uj"] = row["energy_uj"] - base["energy_uj"]
-    cols = ["run", "attention", "samples", "accuracy", "accuracy_change", "nasfr", "nasfr_change", "qe", "macs", "acs",
+    cols = ["run", "attention", "parameters", "attention_parameters", "samples", "accuracy", "accuracy_change", "nasfr", "nasfr_change", "qe", "macs", "acs",
             "energy_uj", "delta_energy_uj"]
     return pd.DataFrame(rows)[cols]
 

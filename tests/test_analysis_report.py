@@ -86,6 +86,8 @@ def test_report_exports_valid_files(nmnist_runs, tmp_path, capsys):
     t1 = table1([load_run(nmnist_runs["vanilla"], name="vanilla"), load_run(nmnist_runs["asa1"], name="asa1")])
     assert list(t1["run"]) == ["vanilla", "asa1"] and t1["nasfr_change"][0] == 0
     assert (t1["energy_uj"] > 0).all()
+    assert t1["attention_parameters"].tolist()[0] == 0
+    assert t1["parameters"][1] - t1["parameters"][0] == t1["attention_parameters"][1] > 0
 
 
 def test_incomplete_recordings_warn_or_are_refused(tmp_path, capsys):

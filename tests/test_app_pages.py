@@ -149,3 +149,16 @@ def test_inspect_missing_data_folder():
     at.text_input(key="data_folder").set_value("/no/such/folder")
     at.button(key="record_button").click().run()
     assert "does not exist on the server" in at.error[0].value
+
+
+def test_sessions_do_not_see_each_others_runs():
+    first = app("views/inspect.py")
+    first.text_input(key="ckpt_path").set_value(str(REPO / "sample_runs" / "asa1.pt"))
+    first.number_input(key="max_samples").set_value(5)
+    first.text_input(key="run_name").set_value("private")
+    first.button(key="record_button").click().run()
+    no_errors(first)
+    second = app("views/overview.py")
+    assert "private" in first.session_state["session_runs"]
+    assert "private" not in second.selectbox(key="run_a").options
+    assert "session_runs" not in second.session_state and "upload_dir" not in second.session_state
