@@ -101,13 +101,19 @@ def test_uploads_are_sanitised_and_size_limited(tmp_path):
         save_upload(b"abcd", "a.pt", tmp_path / "session", limit_mb=1e-6)
 
 
-def test_inspect_records_a_checkpoint(tmp_path):
+def record_in_app(name: str, samples: int) -> AppTest:
+    """A new session records the shipped ASA-1 checkpoint on the Inspect page as run `name`."""
     at = app("views/inspect.py")
     at.text_input(key="ckpt_path").set_value(str(REPO / "sample_runs" / "asa1.pt"))
-    at.number_input(key="max_samples").set_value(10)
-    at.text_input(key="run_name").set_value("mine")
+    at.number_input(key="max_samples").set_value(samples)
+    at.text_input(key="run_name").set_value(name)
     at.button(key="record_button").click().run()
     no_errors(at)
+    return at
+
+
+def test_inspect_records_a_checkpoint(tmp_path):
+    at = record_in_app("mine", 10)
     assert "recorded mine.h5" in at.success[0].value
     runs = at.session_state["session_runs"]
     assert runs["mine"].exists() and "snnr-session-" in str(runs["mine"])
@@ -152,12 +158,7 @@ def test_inspect_missing_data_folder():
 
 
 def test_sessions_do_not_see_each_others_runs():
-    first = app("views/inspect.py")
-    first.text_input(key="ckpt_path").set_value(str(REPO / "sample_runs" / "asa1.pt"))
-    first.number_input(key="max_samples").set_value(5)
-    first.text_input(key="run_name").set_value("private")
-    first.button(key="record_button").click().run()
-    no_errors(first)
+    first = record_in_app("private", 5)
     second = app("views/overview.py")
     assert "private" in first.session_state["session_runs"]
     assert "private" not in second.selectbox(key="run_a").options
