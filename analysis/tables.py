@@ -125,12 +125,13 @@ def model_structure(run: Run):
     return layers, attention, sum(p.numel() for p in model.parameters())
 
 
-def energy_table(run: Run, settings: AnalysisSettings = AnalysisSettings()) -> pd.DataFrame:
+def energy_table(run: Run, settings: AnalysisSettings = AnalysisSettings(), structure=None) -> pd.DataFrame:
     """Per synaptic layer and attention module: MACs and ACs per sample and energy (pJ).
     ACs of a layer fed directly by a recorded spiking layer come from its spike counts
     times the fan-out of each position; a layer reading spikes through pooling is
-    estimated as firing rate x dense operations (marked 'estimate')."""
-    layers, attention, _ = model_structure(run)
+    estimated as firing rate x dense operations (marked 'estimate'). structure: what
+    model_structure(run) returned, when the caller has it already."""
+    layers, attention, _ = structure or model_structure(run)
     by_name = {l.info.name: l for l in run.layers}
     rows = []
     for syn in layers:
@@ -159,8 +160,9 @@ def energy_table(run: Run, settings: AnalysisSettings = AnalysisSettings()) -> p
 
 
 def run_summary(run: Run, settings: AnalysisSettings = AnalysisSettings()) -> dict:
-    energy = energy_table(run, settings)
-    _, attention, params = model_structure(run)
+    structure = model_structure(run)
+    energy = energy_table(run, settings, structure)
+    _, attention, params = structure
     return {"run": run.name, "attention": run.model.get("arch_args", {}).get("attention", "-"),
             "parameters": params, "attention_parameters": sum(a.params for a in attention), "samples": run.n_samples, "accuracy": run.accuracy, "nasfr": nasfr([l.nsfr for l in run.layers]),
             "qe": model_qe(run), "macs": float(energy["macs"].sum()), "acs": float(energy["acs"].sum()),

@@ -7,6 +7,13 @@ from spikingjelly.activation_based import functional
 from torch import nn
 
 
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when present, else the CPU; anything else as torch names it."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 class ModelShapeError(ValueError):
     """Input frames that do not fit the model; the message says what was expected."""
 

@@ -30,7 +30,7 @@ from events.synthetic import SyntheticSettings, synthetic_frames
 from events.types import EventFileError
 from models import TOOL_VERSION
 from models.attention import KINDS
-from models.base import ModelShapeError, ZooModel
+from models.base import ModelShapeError, ZooModel, resolve_device
 from models.checkpoint import save_checkpoint
 from models.firing import tally_spikes
 from models.registry import ARCHS, build_model
@@ -132,8 +132,7 @@ def train(args) -> dict:
     np.random.seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+    device = resolve_device(args.device)
     frames = FrameSettings(args.T, args.dt_ms, (args.size, args.size) if args.size else None)
     progress = not args.no_progress
     train_ds, test_ds, classes, data_info = load_data(args, frames)

@@ -21,7 +21,7 @@ from events.frames import FrameSettings
 from events.synthetic import SyntheticSettings, synthetic_frames
 from events.types import EventFileError
 from models.authors import authors_model_from_payload
-from models.base import ModelShapeError, ZooModel
+from models.base import ModelShapeError, ZooModel, resolve_device
 from models.checkpoint import CheckpointError, file_sha256, is_project_checkpoint, load_file, model_from_payload
 from recorder.adapters import RecorderError
 from recorder.merge import merge_shards
@@ -180,8 +180,7 @@ def record(args, progress=None) -> Path:
     n = len(dataset) if args.max_samples is None else min(len(dataset), args.max_samples)
     check_fit(model, dataset[0][0], args.data)
     data_info.update({"T": frames.T, "dt_ms": frames.dt_ms, "size": list(frames.size), "n_samples": n})
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else ("cpu" if args.device == "auto" else args.device))
+    device = resolve_device(args.device)
     model = model.to(device).eval()
     plan = plan_samples(n, args.shard)
     raw = RawPlan(plan_raw(args, labels[:n]), args.u_dtype, args.spikes, args.raw_h, args.raw_x)

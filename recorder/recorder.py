@@ -80,15 +80,13 @@ class Recorder:
         missing = [name for name, _, _ in self.neurons if name not in traces]
         if missing:
             raise RecorderError(f"layers {missing[:3]} did not run in this batch; every recorded layer must run every batch")
-        ordered = [self._neuron_shape(traces[name]) for name in self.capture.order if name in traces]
+        names = [name for name in self.capture.order if name in traces]
+        ordered = [self._neuron_shape(traces[name]) for name in names]
         if not self.writer.started:
-            input_shape = (frames.shape[0], *frames.shape[2:])
-            metas = []
-            for i, name in enumerate(n for n in self.capture.order if n in traces):
-                module, adapter = next((m, a) for n, m, a in self.neurons if n == name)
-                shape = tuple(ordered[i]["u"].shape[2:])
-                metas.append(LayerMeta(i, name, type(module).__name__, adapter.params(module), shape))
-            self.writer.start(metas, input_shape)
+            by_name = {n: (m, a) for n, m, a in self.neurons}
+            metas = [LayerMeta(i, name, type(by_name[name][0]).__name__, by_name[name][1].params(by_name[name][0]),
+                               tuple(tr["u"].shape[2:])) for i, (name, tr) in enumerate(zip(names, ordered))]
+            self.writer.start(metas, (frames.shape[0], *frames.shape[2:]))
         for meta, tr in zip(self.writer.layers, ordered):
             if tr["u"].shape[0] != self.T or tuple(tr["u"].shape[2:]) != meta.shape:
                 raise RecorderError(f"layer {meta.name}: got [T={tr['u'].shape[0]}, N, {list(tr['u'].shape[2:])}], "

@@ -77,7 +77,8 @@ class RecordingWriter:
                  raw: RawPlan, model_info: dict, data_info: dict, T: int, shard: str | None = None):
         self.path, self.n_total, self.spec, self.raw, self.T = Path(path), n_total, spec, raw, T
         self.sample_indices = list(sample_indices)
-        self.raw_rows = {idx: row for row, idx in enumerate(i for i in self.sample_indices if i in set(raw.indices))}
+        planned = set(raw.indices)
+        self.raw_rows = {idx: row for row, idx in enumerate(i for i in self.sample_indices if i in planned)}
         self.file: h5py.File | None = None
         self.layers: list[LayerMeta] = []
         self.stats: list[LayerStats] = []
