@@ -50,6 +50,23 @@ class Run:
     raw_count: int
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def model_description(self) -> str:
+        """One line on the recorded model: architecture, attention, where the checkpoint came
+        from and, with ASA, how its masks were taken (results of batch mode depend on the
+        batch size, so it is named)."""
+        model = self.model
+        parts = [str(model.get("arch", "?")), f"attention {model.get('arch_args', {}).get('attention', '-')}"]
+        authors = model.get("authors")
+        if isinstance(authors, dict):
+            parts.append(f"authors' arch {authors.get('arch')} ({authors.get('arch_file')})")
+        mode = model.get("asa_mask_mode")
+        if mode == "batch":
+            parts.append(f"ASA masks per batch of {model.get('batch_size', '?')} (the authors' code)")
+        elif mode == "sample":
+            parts.append("ASA masks per sample (the paper)")
+        return " · ".join(parts)
+
     def layer(self, key: int | str) -> LayerData:
         """By index or module path; a clear error names the layers that exist."""
         for layer in self.layers:

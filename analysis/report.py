@@ -97,7 +97,7 @@ def write_index(out: Path, runs: list[Run], tables: dict, figs: dict, settings: 
     lines += [f"> **Warning:** {n}" for n in notes] + ([""] if notes else [])
     for r in runs:
         lines.append(f"- **{r.name}**: `{r.path}` ({r.n_samples} samples, T={r.T}, accuracy {r.accuracy:.4f}, "
-                     f"{'complete' if r.complete else 'INCOMPLETE'})")
+                     f"{'complete' if r.complete else 'INCOMPLETE'}); model: {r.model_description}")
     p = settings.pattern
     lines += ["", "Rules: foreground = input event rate >= "
               f"{p.foreground_level} x its maximum; null = firing rate < {p.null_rate}; noise = background firing "

@@ -11,8 +11,10 @@ from __future__ import annotations
 import torch
 from spikingjelly.activation_based import layer
 from torch import nn
+from torch.nn import functional as F
 
 KINDS = ("none", "sa", "tcsa", "asa1", "asa2")
+MASK_MODES = ("sample", "batch")
 
 
 class ASA(nn.Module):
@@ -28,6 +30,12 @@ class ASA(nn.Module):
     (t, c))) where share is lam for M1 and 1 - lam for M2 (the authors' normalisation),
     and the two weighted groups are added. Parameter names follow the paper (gamma is
     the authors' `beta`).
+
+    mask_mode (see set_asa_mask_mode): "sample" computes mask_c and mask_t for each sample
+    from its own M (the paper's Eq. 10); "batch" is what the authors' code computes: a
+    channel (timestep) is marked for every sample when it is top-k for ANY sample of the
+    batch (`important[:, i, topk[:, i]] = 1` in their Attn.get_im_subim_channels), so a
+    sample's output depends on the rest of its batch. Both agree on a batch of one.
     """
 
     def __init__(self, T: int, C: int, variant: int = 1, reduction: int = 1, lam: float = 0.5):
@@ -37,6 +45,7 @@ class ASA(nn.Module):
         if variant == 1 and (reduction < 1 or T // reduction < 1):
             raise ValueError(f"ASA-1 reduction must be in 1..T={T}, got {reduction}")
         self.T, self.C, self.variant, self.reduction, self.lam = T, C, variant, reduction, lam
+        self.mask_mode = "sample"
         self.alpha = nn.Parameter(torch.tensor([0.5]))
         self.gamma = nn.Parameter(torch.tensor([0.5]))
         if variant == 2:
@@ -50,18 +59,24 @@ class ASA(nn.Module):
         self.conv_subimportant = nn.Conv2d(2, 1, kernel_size=3, padding=1, bias=False)
 
     def importance(self, x: torch.Tensor) -> torch.Tensor:
-        """M [N, T, C] for x [N, T, C, H, W] (Eq. 8 and the fc of ASA-1)."""
-        f_avg, f_max = x.mean(dim=(3, 4)), x.amax(dim=(3, 4))
+        """M [N, T, C] for x [N, T, C, H, W] (Eq. 8 and the fc of ASA-1). The pooling and the
+        contiguous layout before the fc are the authors' operations, so M is bitwise theirs."""
+        f_avg = F.adaptive_avg_pool3d(x, (None, 1, 1)).flatten(2)
+        f_max = F.adaptive_max_pool3d(x, (None, 1, 1)).flatten(2)
         m = 0.5 * (f_avg + f_max) + self.alpha * f_avg + self.gamma * f_max
         if self.fc is not None:
-            m = self.fc(m.transpose(1, 2)).transpose(1, 2)
+            m = self.fc(m.transpose(1, 2).contiguous()).transpose(1, 2)
         return m
 
     def split_mask(self, m: torch.Tensor) -> torch.Tensor:
-        """M1 [N, T, C] in {0, 1}: the XOR of the top-k channel and top-k timestep masks."""
+        """M1 [N, T, C] in {0, 1}: the XOR of the top-k channel and top-k timestep masks,
+        per sample or as the union over the batch (mask_mode)."""
         _, T, C = m.shape
         mask_c = torch.zeros_like(m).scatter_(2, m.topk(int(C * self.lam), dim=2).indices, 1.0)
         mask_t = torch.zeros_like(m).scatter_(1, m.topk(int(T * self.lam), dim=1).indices, 1.0)
+        if self.mask_mode == "batch":
+            mask_c = mask_c.amax(dim=0, keepdim=True).expand_as(m)
+            mask_t = mask_t.amax(dim=0, keepdim=True).expand_as(m)
         return ((mask_c + mask_t) == 1).to(m.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,6 +91,25 @@ class ASA(nn.Module):
             pooled = torch.cat([flat.mean(dim=1, keepdim=True) / share, flat.amax(dim=1, keepdim=True)], dim=1)
             out = out + group * torch.sigmoid(conv(pooled)).unsqueeze(1)
         return out.transpose(0, 1)
+
+
+def set_asa_mask_mode(model: nn.Module, mode: str) -> int:
+    """Set how every ASA module of `model` computes its top-k masks ("sample" or "batch",
+    see ASA); returns how many ASA modules there are."""
+    if mode not in MASK_MODES:
+        raise ValueError(f"unknown ASA mask mode '{mode}'; choose one of {', '.join(MASK_MODES)}")
+    modules = [m for m in model.modules() if isinstance(m, ASA)]
+    for m in modules:
+        m.mask_mode = mode
+    return len(modules)
+
+
+def asa_mask_mode(model: nn.Module) -> str | None:
+    """The mask mode of the model's ASA modules, or None when it has none."""
+    modes = {m.mask_mode for m in model.modules() if isinstance(m, ASA)}
+    if len(modes) > 1:
+        raise ValueError(f"the model's ASA modules use different mask modes {sorted(modes)}; set one with set_asa_mask_mode")
+    return modes.pop() if modes else None
 
 
 class SpatialAttention(nn.Module):

@@ -31,10 +31,15 @@ class ZooModel(nn.Module):
                           for k, v in arguments.items() if k not in ("self", "__class__")}
 
     @property
+    def input_hw(self) -> tuple[int, int]:
+        """(height, width) of the input; arch_args input_size is a side or [height, width]."""
+        size = self.arch_args["input_size"]
+        return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+    @property
     def expected_input(self) -> tuple[int, int, int, int]:
         """(T, channels, height, width) of one input sample."""
-        a = self.arch_args
-        return a["T"], a["in_channels"], a["input_size"], a["input_size"]
+        return (self.arch_args["T"], self.arch_args["in_channels"], *self.input_hw)
 
     def check_input(self, x: torch.Tensor) -> None:
         T, c, h, w = self.expected_input

@@ -121,7 +121,7 @@ def model_from_payload(payload, path: str | Path) -> tuple[ZooModel, dict]:
     """(model in eval mode, meta) from what load_file returned for a project checkpoint."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         looks_like_state_dict = isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values())
-        hint = ("it is a bare state_dict; import the authors' arch-A files with models.authors.load_authors_checkpoint"
+        hint = ("it is a bare state_dict; open the authors' files with models.loader.load_model_file"
                 if looks_like_state_dict else "it is not a checkpoint written by this project")
         raise CheckpointError(f"{path}: not a {FORMAT} file ({hint})")
     version = payload.get("format_version")

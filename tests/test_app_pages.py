@@ -163,3 +163,31 @@ def test_sessions_do_not_see_each_others_runs():
     assert "private" in first.session_state["session_runs"]
     assert "private" not in second.selectbox(key="run_a").options
     assert "session_runs" not in second.session_state and "upload_dir" not in second.session_state
+
+
+def test_inspect_takes_an_authors_file_as_saved_by_their_code():
+    """The Inspect page names what it detected, records in their batch mode, and the
+    Overview states the mask mode and batch size of the recording."""
+    at = app("views/inspect.py")
+    at.text_input(key="ckpt_path").set_value(
+        str(REPO / "tests" / "data" / "authors" / "sj-0.0.0.0.12" / "a_asa_r1.pth")).run()
+    no_errors(at)
+    assert "authors' arch A/D" in at.info[0].value and "ASA masks per batch" in at.info[0].value
+    at.number_input(key="ckpt_batch").set_value(5)
+    at.number_input(key="max_samples").set_value(10)
+    at.text_input(key="run_name").set_value("theirs")
+    at.button(key="record_button").click().run()
+    no_errors(at)
+    from recorder.reader import open_recording
+
+    with open_recording(at.session_state["session_runs"]["theirs"]) as rec:
+        assert rec.model["asa_mask_mode"] == "batch" and rec.model["batch_size"] == 5
+    at.switch_page("views/overview.py").run()
+    at.selectbox(key="run_a").set_value("theirs").run()
+    assert not at.exception
+    assert "ASA masks per batch of 5 (the authors' code)" in at.caption[0].value
+    at = app("views/inspect.py")
+    at.text_input(key="ckpt_path").set_value(
+        str(REPO / "tests" / "data" / "authors" / "sj-0.0.0.0.12" / "b_asa.pth")).run()
+    at.radio(key="ckpt_mask").set_value("sample").run()
+    assert "authors' arch B (models/Net2.py)" in at.info[0].value and "ASA masks per sample" in at.info[0].value

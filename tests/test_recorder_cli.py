@@ -167,20 +167,44 @@ def test_foreign_corrupt_and_unknown_version_files(nmnist_dir, nmnist_checkpoint
     assert code == 2 and "format version 99 is not supported" in err
 
 
-def test_record_an_authors_checkpoint(tmp_path, capsys):
-    from reference_authors import RefNet, randomize
+AUTHORS_FILE = REPO / "tests" / "data" / "authors" / "sj-0.0.0.0.12" / "a_asa_r1.pth"
 
-    ref = randomize(RefNet(T=4, classes=5, size=16, attention="none"), seed=2)
-    torch.save(ref.state_dict(), tmp_path / "authors.pth")
+
+def test_record_an_authors_file_as_their_code_saved_it(tmp_path, capsys):
+    """Their training's own file, unrenamed: recorded in their batch-coupled ASA mode by
+    default, and the recording says which mode and batch size ran."""
     out = tmp_path / "a.h5"
-    base = ["record", "--checkpoint", tmp_path / "authors.pth", "--data", "synthetic", "--synthetic-per-class", "2",
-            "--out", out, "--no-progress"]
+    base = ["record", "--checkpoint", AUTHORS_FILE, "--data", "synthetic", "--synthetic-per-class", "2",
+            "--out", out, "--no-progress", "--batch-size", "4"]
     code, _, err = run(capsys, *base)
-    assert code == 2 and "does not fix T" in err
-    code, _, err = run(capsys, *base, "--T", "4")
     assert code == 2 and "give --dt-ms" in err
-    code, text, err = run(capsys, *base, "--T", "4", "--dt-ms", "75")
+    code, text, err = run(capsys, *base, "--dt-ms", "30")
+    assert code == 0, err
+    assert "authors' arch A/D" in text and "ASA masks per batch" in text
+    assert "ASA masks per batch, batch size 4" in text
+    with open_recording(out) as rec:
+        assert rec.model["checkpoint_kind"] == "authors" and rec.model["asa_mask_mode"] == "batch"
+        assert rec.model["batch_size"] == 4 and rec.model["authors"]["params_theirs"] == 267744
+        assert rec.data["T"] == 6 and rec.n_done == 10
+        batch_counts = rec.file["samples/spike_count"][...]
+    code, _, err = run(capsys, *base, "--dt-ms", "30", "--asa-mask", "sample", "--overwrite")
     assert code == 0, err
     with open_recording(out) as rec:
-        assert rec.model["checkpoint_kind"] == "authors-arch-A" and rec.data["size"] == [16, 16]
-        assert rec.n_done == 10
+        assert rec.model["asa_mask_mode"] == "sample"
+        assert not np.array_equal(rec.file["samples/spike_count"][...], batch_counts)
+    code, _, err = run(capsys, *base, "--dt-ms", "30", "--T", "60", "--overwrite")
+    assert code == 2 and "trained for T=6, but T=60 was given" in err
+
+
+def test_batch_mode_shards_keep_whole_batches(tmp_path, capsys):
+    """In batch mode a sample's output depends on its batch: shard boundaries fall on whole
+    batches, so the merged shards equal one process (10 samples in batches of 4)."""
+    common = ["--checkpoint", AUTHORS_FILE, "--data", "synthetic", "--synthetic-per-class", "2", "--dt-ms", "30",
+              "--batch-size", "4", "--raw-fraction", "0.3", "--no-progress"]
+    assert run(capsys, "record", *common, "--out", tmp_path / "full.h5")[0] == 0
+    for i in range(2):
+        assert run(capsys, "record", *common, "--out", tmp_path / f"s{i}.h5", "--shard", f"{i}/2")[0] == 0
+    with open_recording(tmp_path / "s0.h5") as rec:
+        assert rec.n_total == 4  # not 5: the first shard ends on a batch boundary
+    assert run(capsys, "merge", "--out", tmp_path / "m.h5", tmp_path / "s0.h5", tmp_path / "s1.h5")[0] == 0
+    assert_same_recording(tmp_path / "full.h5", tmp_path / "m.h5")

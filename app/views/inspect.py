@@ -1,6 +1,7 @@
-"""Inspect a checkpoint: upload it, choose data, record it with a progress bar, then
-browse the recording on every page."""
+"""Inspect a checkpoint: upload it, see what it is, choose data, record it with a progress
+bar, then browse the recording on every page."""
 
+import dataclasses
 from pathlib import Path
 
 import streamlit as st
@@ -8,18 +9,57 @@ import streamlit as st
 from app import runs as R
 from app import ui
 from app.uploads import UploadError, sanitize, save_upload, session_dir
-from recorder.cli import build_parser, record
+from recorder.api import RecordSettings, load_model, record
 
 st.title("Inspect a checkpoint")
-st.write("Upload a checkpoint written by `python -m models.train`, or an authors' arch-A state_dict "
-         "(BICLab/ASA-SNN). Files load with `torch.load(weights_only=True)`: pickled code is refused, never run.")
+st.write("Upload a checkpoint written by `python -m models.train`, or a file of the authors' code "
+         "(BICLab/ASA-SNN, arch A, B, C or D, saved by their training as it is: no renaming). Files load with "
+         "`torch.load(weights_only=True)`: pickled code is refused, never run.")
 upload = st.file_uploader("checkpoint (.pt, .pth)", type=["pt", "pth", "tar"], key="ckpt_upload")
 server_path = st.text_input("... or the path of a checkpoint on the server", key="ckpt_path")
-kind = st.radio("format", ["project checkpoint", "authors' arch-A state_dict"], horizontal=True, key="ckpt_kind")
-c1, c2, c3 = st.columns(3)
-T = c1.number_input("T (authors' files)", 1, 500, 10, key="ckpt_T")
-classes = c2.number_input("classes (authors' files)", 1, 1000, 5, key="ckpt_classes")
-dt_ms = c3.number_input("frame length dt in ms (0 = the checkpoint's)", 0.0, 10000.0, 0.0, key="ckpt_dt")
+
+with st.expander("What an authors' file does not say", expanded=False):
+    c1, c2, c3 = st.columns(3)
+    T = c1.number_input("T (files without ASA; 0 = from the weights)", 0, 500, 0, key="ckpt_T")
+    classes = c2.number_input("classes (0 = from the weights)", 0, 1000, 0, key="ckpt_classes")
+    dt_ms = c3.number_input("frame length dt in ms (0 = the checkpoint's, else 30)", 0.0, 10000.0, 0.0, key="ckpt_dt")
+c1, c2 = st.columns(2)
+mask = c1.radio("ASA masks", ["default", "batch", "sample"], horizontal=True, key="ckpt_mask",
+                help="batch: the authors' code, where a channel or timestep is kept for every sample when it is "
+                     "top-k for any sample of the batch, so results depend on batch size and composition "
+                     "(default for their files); sample: the paper's Eq. 10, each sample on its own (default for "
+                     "project checkpoints).")
+batch_size = c2.number_input("batch size", 1, 4096, 32, key="ckpt_batch")
+
+
+def checkpoint_path() -> Path | None:
+    if upload is not None:
+        saved = st.session_state.get("ckpt_saved")
+        if not saved or saved[0] != upload.file_id:  # write each upload once, not on every rerun
+            st.session_state["ckpt_saved"] = (upload.file_id, save_upload(upload.getvalue(), upload.name,
+                                                                          session_dir(), "checkpoints"))
+        return st.session_state["ckpt_saved"][1]
+    if server_path:
+        path = Path(server_path)
+        if not path.is_file():
+            raise UploadError(f"checkpoint {server_path} does not exist on the server")
+        return path
+    return None
+
+
+def base_settings(ckpt: Path) -> RecordSettings:
+    return RecordSettings(checkpoint=ckpt, data="synthetic", out=session_dir() / "pending.h5",
+                          T=int(T) or None, classes=int(classes) or None,
+                          asa_mask=None if mask == "default" else mask, batch_size=int(batch_size))
+
+
+loaded = None
+with ui.readable_errors():
+    ckpt = checkpoint_path()
+    if ckpt is not None:
+        loaded = load_model(base_settings(ckpt))
+        st.info(loaded.message)
+
 source = st.radio("data", ["shipped synthetic set", "folder on the server", "uploaded .npz of events"],
                   horizontal=True, key="data_source")
 folder = st.text_input("data folder (class sub-folders, e.g. ../shared/data/nmnist-small)", key="data_folder") \
@@ -31,34 +71,27 @@ name = st.text_input("name of the new run", value="inspected", key="run_name")
 
 if st.button("Record", type="primary", key="record_button"):
     with ui.readable_errors():
-        if upload is not None:
-            ckpt = save_upload(upload.getvalue(), upload.name, session_dir(), "checkpoints")
-        elif server_path:
-            ckpt = Path(server_path)
-            if not ckpt.is_file():
-                raise UploadError(f"checkpoint {server_path} does not exist on the server")
-        else:
+        if loaded is None:
             raise UploadError("upload a checkpoint (or give its path on the server) first")
-        argv = ["record", "--checkpoint", str(ckpt), "--out", str(session_dir() / f"{sanitize(name)}.h5"),
-                "--overwrite", "--no-progress", "--max-samples", str(int(max_samples)), "--raw-per-class", "1"]
-        if kind.startswith("authors"):
-            argv += ["--T", str(int(T)), "--classes", str(int(classes))]
-        if dt_ms > 0 or kind.startswith("authors"):
-            argv += ["--dt-ms", str(dt_ms if dt_ms > 0 else 30.0)]
+        options = {"out": session_dir() / f"{sanitize(name)}.h5", "overwrite": True,
+                   "max_samples": int(max_samples), "raw_per_class": 1}
+        if dt_ms > 0 or loaded.kind == "authors":
+            options["dt_ms"] = float(dt_ms) if dt_ms > 0 else 30.0
         if source == "shipped synthetic set":
-            argv += ["--data", "synthetic", "--synthetic-per-class", "10", "--synthetic-seed", "1000"]
+            options.update(data="synthetic", synthetic_per_class=10, synthetic_seed=1000)
         elif source == "folder on the server":
             if not folder or not Path(folder).is_dir():
                 raise UploadError(f"data folder {folder or '(empty)'} does not exist on the server")
-            argv += ["--data", folder]
+            options["data"] = folder
         else:
             if events is None:
                 raise UploadError("upload an .npz of events first")
             saved = save_upload(events.getvalue(), events.name, session_dir(), "events/0")
-            argv += ["--data", str(saved.parent.parent)]
-        args = build_parser().parse_args(argv)
+            options["data"] = str(saved.parent.parent)
+        settings = dataclasses.replace(base_settings(ckpt), **options)
         bar = st.progress(0.0, text="recording ...")
-        out = record(args, progress=lambda done, total: bar.progress(done / total, text=f"recorded {done} of {total}"))
+        out = record(settings, progress=lambda done, total: bar.progress(done / total, text=f"recorded {done} of {total}"),
+                     loaded=loaded)
         R.add_session_run(sanitize(name).removesuffix(".h5"), out)
         bar.progress(1.0, text="done")
         st.success(f"recorded {out.name}: choose run '{sanitize(name)}' in the sidebar of any page")

@@ -23,8 +23,7 @@ if a is not None:
         for col, run in zip(st.columns(len(shown)), shown):
             with col:
                 st.subheader(run.name)
-                st.caption(f"{run.model.get('arch', '?')} · attention {run.model.get('arch_args', {}).get('attention', '-')}"
-                           f" · {run.n_samples} samples · T={run.T}")
+                st.caption(f"{run.model_description} · {run.n_samples} samples · T={run.T}")
                 summary = R.cached_summary(run, settings)
                 second = run is not a
                 m1, m2, m3 = st.columns(3)

@@ -1,0 +1,215 @@
+"""Record a checkpoint on a data set: the one Python API behind `python -m recorder record`
+and the dashboard's Inspect page.
+
+    from recorder.api import RecordSettings, record
+    record(RecordSettings(checkpoint="run.pt", data="../shared/data/nmnist-small", out="run.h5"))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from events.dataset import EventFolderDataset, has_split
+from events.frames import FrameSettings
+from events.synthetic import SyntheticSettings, synthetic_frames
+from models.authors import AuthorsOptions
+from models.base import ZooModel, resolve_device
+from models.loader import LoadedModel, load_model_file
+from recorder.adapters import RecorderError
+from recorder.recorder import Recorder
+from recorder.stats import HistogramSpec
+from recorder.writer import RawPlan
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    """Everything one recording needs; the fields are the record CLI's options.
+
+    checkpoint: a project checkpoint or an authors' file. data: a folder data set or
+    "synthetic". T, classes, size: what an authors' file does not fix (size also sets the
+    frame size: one side, or (height, width)). asa_mask: "batch" or "sample" (None: the
+    default of the checkpoint's kind, see models.loader). raw_*: which samples keep raw U
+    and S. shard: "i/n", a contiguous share of the samples.
+    """
+
+    checkpoint: Path
+    data: str
+    out: Path
+    split: str = "test"
+    T: int | None = None
+    dt_ms: float | None = None
+    size: tuple[int, ...] | None = None
+    sensor_size: tuple[int, int] | None = None
+    classes: int | None = None
+    asa_mask: str | None = None
+    max_samples: int | None = None
+    synthetic_per_class: int = 20
+    synthetic_seed: int = 1
+    raw_per_class: int | None = None
+    raw_indices: tuple[int, ...] | None = None
+    raw_fraction: float | None = None
+    raw_h: bool = False
+    raw_x: bool = False
+    u_dtype: str = "float32"
+    spikes: str = "bool"
+    layers: tuple[str, ...] = ()
+    hist_range: tuple[float, float] = (-4.0, 4.0)
+    hist_bins: int = 160
+    batch_size: int = 32
+    device: str = "auto"
+    shard: str | None = None
+    overwrite: bool = False
+    resume: bool = False
+    progress_bar: bool = False
+    extra_model_info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "checkpoint", Path(self.checkpoint))
+        object.__setattr__(self, "out", Path(self.out))
+
+
+class Indexed(Dataset):
+    """Items (frames, label, dataset index) for a list of indices."""
+
+    def __init__(self, base: Dataset, indices: list[int]):
+        self.base, self.indices = base, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        frames, label = self.base[self.indices[i]]
+        return frames, label, self.indices[i]
+
+
+def _hw(size: tuple[int, ...] | None) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    if len(size) == 1:
+        return int(size[0]), int(size[0])
+    if len(size) == 2:
+        return int(size[0]), int(size[1])
+    raise RecorderError(f"size must be one side or height and width, got {list(size)}")
+
+
+def load_model(settings: RecordSettings) -> LoadedModel:
+    """The checkpoint as a model, with what the recording stores about it."""
+    hw = _hw(settings.size)
+    authors = AuthorsOptions(T=settings.T, num_classes=settings.classes,
+                             input_size=hw if hw is None or hw[0] != hw[1] else hw[0])
+    return load_model_file(settings.checkpoint, authors, settings.asa_mask)
+
+
+def frame_settings(settings: RecordSettings, model: ZooModel, defaults: dict) -> FrameSettings:
+    T, _, height, width = model.expected_input
+    if settings.T is not None and settings.T != T:
+        raise RecorderError(f"the checkpoint's model takes T={T} frames; --T {settings.T} does not fit it")
+    dt_ms = settings.dt_ms if settings.dt_ms is not None else defaults.get("dt_ms")
+    if dt_ms is None:
+        raise RecorderError("the checkpoint does not say how long a frame is; give --dt-ms")
+    size = _hw(settings.size) or (height, width)
+    return FrameSettings(T, float(dt_ms), size, bool(defaults.get("binary", False)))
+
+
+def load_data(settings: RecordSettings, frames: FrameSettings) -> tuple[Dataset, np.ndarray, dict]:
+    if settings.data == "synthetic":
+        syn = SyntheticSettings()
+        ds = synthetic_frames(settings.synthetic_per_class, settings.synthetic_seed, frames, syn)
+        info = {"source": "synthetic", "seed": settings.synthetic_seed, "per_class": settings.synthetic_per_class,
+                "classes": ds.classes, "sensor_size": [syn.size, syn.size]}
+        return ds, ds.labels, info
+    root = Path(settings.data)
+    split = settings.split if has_split(root, settings.split) else None
+    ds = EventFolderDataset(root, frames, split, tuple(settings.sensor_size) if settings.sensor_size else None)
+    info = {"source": str(root.resolve()), "split": split, "classes": ds.classes,
+            "sensor_size": list(settings.sensor_size) if settings.sensor_size else None}
+    return ds, ds.labels, info
+
+
+def check_fit(model: ZooModel, sample: torch.Tensor, data_name: str) -> None:
+    T, channels, height, width = model.expected_input
+    got = tuple(sample.shape)
+    problems = []
+    if got[0] != T:
+        problems.append(f"T {got[0]} vs {T}")
+    if got[1] != channels:
+        problems.append(f"channels {got[1]} vs {channels}")
+    if got[2:] != (height, width):
+        hint = f"--size {height}" if height == width else f"--size {height} {width}"
+        problems.append(f"size {got[2]}x{got[3]} vs {height}x{width} (use {hint})")
+    if problems:
+        raise RecorderError(f"data {data_name} does not fit the checkpoint: {', '.join(problems)} (data vs model)")
+
+
+def plan_samples(n: int, shard: str | None, align: int = 1) -> list[int]:
+    """The dataset indices a run records: all n, or shard i of k (contiguous). align: shard
+    boundaries fall on multiples of it (batch-mode ASA needs whole batches, so that every
+    sample meets the same batch as in one process)."""
+    if not shard:
+        return list(range(n))
+    try:
+        i, k = (int(v) for v in shard.split("/"))
+        assert 0 <= i < k
+    except (ValueError, AssertionError):
+        raise RecorderError(f"--shard must be 'i/n' with 0 <= i < n, got {shard!r}") from None
+    batches = -(-n // align)
+    start, stop = i * batches // k * align, (i + 1) * batches // k * align
+    return list(range(min(start, n), min(stop, n)))
+
+
+def plan_raw(settings: RecordSettings, labels: np.ndarray) -> tuple[int, ...]:
+    n = len(labels)
+    if settings.raw_indices:
+        bad = [i for i in settings.raw_indices if not 0 <= i < n]
+        if bad:
+            raise RecorderError(f"--raw-indices {bad} are outside the {n} recorded samples")
+        return tuple(sorted(set(settings.raw_indices)))
+    if settings.raw_per_class:
+        chosen = [np.flatnonzero(labels == c)[: settings.raw_per_class] for c in np.unique(labels)]
+        return tuple(sorted(int(i) for c in chosen for i in c))
+    if settings.raw_fraction:
+        if not 0 < settings.raw_fraction <= 1:
+            raise RecorderError(f"--raw-fraction must be in (0, 1], got {settings.raw_fraction}")
+        return tuple(int(i) for i in np.unique(np.floor(np.arange(0, n, 1 / settings.raw_fraction)).astype(int)))
+    return ()
+
+
+def record(settings: RecordSettings, progress: Callable[[int, int], None] | None = None,
+           loaded: LoadedModel | None = None) -> Path:
+    """Record `settings.checkpoint` on `settings.data` into `settings.out`; returns the path.
+    progress(done, total) is called after each batch. loaded: the checkpoint already
+    opened by load_model(settings), to avoid reading it twice."""
+    loaded = loaded or load_model(settings)
+    model = loaded.model
+    frames = frame_settings(settings, model, loaded.frames)
+    dataset, labels, data_info = load_data(settings, frames)
+    n = len(dataset) if settings.max_samples is None else min(len(dataset), settings.max_samples)
+    check_fit(model, dataset[0][0], settings.data)
+    data_info.update({"T": frames.T, "dt_ms": frames.dt_ms, "size": list(frames.size), "n_samples": n})
+    model_info = {**loaded.info, **settings.extra_model_info, "batch_size": settings.batch_size}
+    device = resolve_device(settings.device)
+    model = model.to(device).eval()
+    batch_mode = loaded.mask_mode == "batch"
+    plan = plan_samples(n, settings.shard, settings.batch_size if batch_mode else 1)
+    raw = RawPlan(plan_raw(settings, labels[:n]), settings.u_dtype, settings.spikes, settings.raw_h, settings.raw_x)
+    spec = HistogramSpec(settings.hist_range[0], settings.hist_range[1], settings.hist_bins)
+    with Recorder(model, settings.out, sample_indices=plan, T=frames.T, spec=spec, raw=raw, model_info=model_info,
+                  data_info=data_info, layers=tuple(settings.layers), overwrite=settings.overwrite,
+                  resume=settings.resume, shard=settings.shard) as rec:
+        todo = Indexed(dataset, plan[rec.n_done:])
+        loader = DataLoader(todo, batch_size=settings.batch_size)
+        with tqdm(desc=f"recording {settings.out.name}", unit="sample", total=len(plan), initial=rec.n_done,
+                  disable=not settings.progress_bar) as bar:
+            for x, y, idx in loader:
+                rec.record_batch(x.transpose(0, 1).to(device), y.numpy(), idx.tolist())
+                bar.update(len(idx))
+                if progress is not None:
+                    progress(rec.n_done, len(plan))
+    return settings.out
