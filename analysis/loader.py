@@ -98,28 +98,31 @@ def load_run(path: str | Path, strict: bool = False, name: str | None = None) ->
     issued as IncompleteRecordingWarning), or raises AnalysisError when strict."""
     path = Path(path)
     try:
-        rec = open_recording(path)
+        with open_recording(path) as rec:
+            return _load(rec, path, strict, name)
     except RecordingFormatError as exc:
         raise AnalysisError(str(exc)) from None
-    with rec:
-        notes = []
-        if not rec.complete:
-            note = (f"{path.name} is an incomplete recording ({rec.n_done} of {rec.n_total} samples); "
-                    "numbers cover the finished samples only")
-            if strict:
-                raise AnalysisError(note + "; finish it with `python -m recorder record ... --resume`")
-            warnings.warn(note, IncompleteRecordingWarning, stacklevel=2)
-            notes.append(note)
-        if rec.n_done == 0:
-            raise AnalysisError(f"{path.name} holds no recorded samples yet")
-        layers = []
-        for info in rec.layers:
-            stats = rec.stats(info.index)
-            layers.append(LayerData(info, stats, n_sfr(stats["spike_count"], rec.n_done)))
-        return Run(path=path, name=name or path.stem, complete=rec.complete, n_samples=rec.n_done, T=rec.T,
-                   accuracy=rec.accuracy, labels=rec.labels(), sample_indices=rec.sample_indices(), layers=layers,
-                   input_event_sum=rec.input_event_sum(), model=rec.model, data=rec.data, settings=rec.settings,
-                   raw_count=rec.raw_count(), warnings=notes)
+
+
+def _load(rec, path: Path, strict: bool, name: str | None) -> Run:
+    notes = []
+    if not rec.complete:
+        note = (f"{path.name} is an incomplete recording ({rec.n_done} of {rec.n_total} samples); "
+                "numbers cover the finished samples only")
+        if strict:
+            raise AnalysisError(note + "; finish it with `python -m recorder record ... --resume`")
+        warnings.warn(note, IncompleteRecordingWarning, stacklevel=3)
+        notes.append(note)
+    if rec.n_done == 0:
+        raise AnalysisError(f"{path.name} holds no recorded samples yet")
+    layers = []
+    for info in rec.layers:
+        stats = rec.stats(info.index)
+        layers.append(LayerData(info, stats, n_sfr(stats["spike_count"], rec.n_done)))
+    return Run(path=path, name=name or path.stem, complete=rec.complete, n_samples=rec.n_done, T=rec.T,
+               accuracy=rec.accuracy, labels=rec.labels(), sample_indices=rec.sample_indices(), layers=layers,
+               input_event_sum=rec.input_event_sum(), model=rec.model, data=rec.data, settings=rec.settings,
+               raw_count=rec.raw_count(), warnings=notes)
 
 
 def check_same_data(a: Run, b: Run) -> None:

@@ -19,7 +19,7 @@ from recorder.adapters import RecorderError
 from recorder.reader import RecordingFormatError
 
 KNOWN_ERRORS = (AnalysisError, RecordingFormatError, RecorderError, CheckpointError, EventFileError, ModelShapeError,
-                ExportError, ValueError, KeyError, OSError)
+                ExportError, ValueError, KeyError, OSError)  # LimitError and PathRefused are ValueErrors
 
 
 @contextmanager

@@ -105,6 +105,9 @@ class EventFolderDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         ref = self.samples[index]
         stream = read_events(ref.path, self.sensor_size)
+        if len(stream) == 0:
+            raise EventFileError(f"{ref.path}: holds no events, so it would be an all-zero sample; re-copy it or "
+                                 "remove it from the data set")
         return torch.from_numpy(events_to_frames(stream, self.settings, ref.t_start_us)), ref.label
 
     @property

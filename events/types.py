@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from events.limits import check_limit
+
 #: Structured dtype of an event array: t in microseconds, x/y in pixels, p in {0 = OFF, 1 = ON}.
 EVENT_DTYPE = np.dtype([("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
 
@@ -56,6 +58,7 @@ def make_stream(t, x, y, p, width: int, height: int, source: str = "<array>") ->
     t, x, y, p = arrays
     if width <= 0 or height <= 0:
         raise EventFileError(f"{source}: sensor size must be positive, got {width}x{height}")
+    check_limit("sensor", max(width, height), f"{source}: a sensor of {width}x{height} has a side of")
     for name, a in (("t", t), ("x", x), ("y", y), ("p", p)):
         if a.dtype.kind not in "iub":
             raise EventFileError(f"{source}: field {name} must hold integers, got dtype {a.dtype}")

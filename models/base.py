@@ -8,10 +8,23 @@ from torch import nn
 
 
 def resolve_device(name: str) -> torch.device:
-    """'auto' -> CUDA when present, else the CPU; anything else as torch names it."""
+    """'auto' -> CUDA when present, else the CPU; anything else as torch names it, checked
+    to exist on this machine (ValueError otherwise)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"device {name}: this machine has no usable CUDA GPU; use --device cpu (or auto)")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"device {name} does not exist: this machine has {count} GPU(s), cuda:0..cuda:{count - 1}")
+    elif device.type not in ("cpu", "mps", "meta"):
+        raise ValueError(f"device {name!r} is not supported here; use auto, cpu or cuda:N")
+    return device
 
 
 class ModelShapeError(ValueError):
@@ -48,7 +61,7 @@ class ZooModel(nn.Module):
                 f"input of shape {list(x.shape)} does not fit {self.ARCH}: expected "
                 f"[T={T}, N, {c}, {h}, {w}]; set the frame T and size to match the model"
             )
-        if not torch.isfinite(x).all():
+        if x.device.type != "meta" and not torch.isfinite(x).all():
             raise ModelShapeError("input frames contain NaN or infinite values")
 
     def begin(self, x: torch.Tensor) -> None:

@@ -74,7 +74,8 @@ def check_state_dict(state: dict, model: torch.nn.Module, what: str) -> None:
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = sorted(
-        f"{k} {list(state[k].shape)} vs {list(expected[k].shape)}"
+        f"{k} {list(state[k].shape) if isinstance(state[k], torch.Tensor) else type(state[k]).__name__} "
+        f"vs {list(expected[k].shape)}"
         for k in set(state) & set(expected)
         if not isinstance(state[k], torch.Tensor) or state[k].shape != expected[k].shape
     )
@@ -126,11 +127,28 @@ def model_from_payload(payload, path: str | Path) -> tuple[ZooModel, dict]:
         raise CheckpointError(f"{path}: not a {FORMAT} file ({hint})")
     version = payload.get("format_version")
     if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {version} is not supported (this tool reads {FORMAT_VERSION}); upgrade the tool")
+        raise CheckpointError(f"{path}: checkpoint format version {version!r} is not supported (this tool reads "
+                              f"{FORMAT_VERSION}); upgrade the tool")
+    problems = [f"'{key}' is {type(payload.get(key)).__name__}, not {kind}"
+                for key, kind, ok in (("arch", "a name", isinstance(payload.get("arch"), str)),
+                                      ("arch_args", "a dict", isinstance(payload.get("arch_args"), dict)),
+                                      ("state_dict", "a dict of tensors", isinstance(payload.get("state_dict"), dict)),
+                                      ("meta", "a dict", isinstance(payload.get("meta", {}), (dict, type(None)))))
+                if not ok]
+    meta = payload.get("meta") or {}
+    if not problems:
+        bad = [repr(k)[:40] for k, v in payload["state_dict"].items()
+               if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+        if bad:
+            problems.append(f"state_dict entries {', '.join(bad[:3])} are not named tensors")
+    if not problems and not isinstance(meta.get("frames", {}), dict):
+        problems.append(f"meta 'frames' is {type(meta['frames']).__name__}, not a dict")
+    if problems:
+        raise CheckpointError(f"{path}: damaged checkpoint: {'; '.join(problems)}; save it again with the tool")
     try:
         model = build_model(payload["arch"], **payload["arch_args"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot build the model it describes ({exc})") from None
     check_state_dict(payload["state_dict"], model, str(path))
     model.load_state_dict(payload["state_dict"])
-    return model.eval(), dict(payload.get("meta") or {})
+    return model.eval(), dict(meta)

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from events.dataset import EventFolderDataset, has_split, materialize
 from events.frames import FrameSettings
+from events.limits import check_limit
 from events.synthetic import SyntheticSettings, synthetic_frames
 from events.types import EventFileError
 from models import TOOL_VERSION
@@ -127,7 +128,37 @@ def evaluate(model: ZooModel, loader: DataLoader, device: torch.device, progress
             "layer_firing_rates": tally.layer_rates(), "test_samples": total}
 
 
+def check_output(path: Path) -> None:
+    """Fail before training, not after, when the checkpoint cannot be written."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".{path.name}.probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OSError(f"{path}: cannot write the checkpoint there ({exc.strerror or exc}); choose a writable --out") from None
+    if path.exists() and not path.is_file():
+        raise OSError(f"{path}: is not a file; choose another --out")
+
+
+def check_args(args) -> None:
+    problems = [m for bad, m in ((args.epochs < 1, f"--epochs must be at least 1, got {args.epochs}"),
+                                 (args.batch_size < 1, f"--batch-size must be at least 1, got {args.batch_size}"),
+                                 (not args.lr > 0, f"--lr must be > 0, got {args.lr}"),
+                                 (not 0 < args.test_fraction < 1, f"--test-fraction must be in (0, 1), got {args.test_fraction}"),
+                                 (args.T < 1, f"--T must be at least 1, got {args.T}"),
+                                 (not args.dt_ms > 0, f"--dt-ms must be > 0 ms, got {args.dt_ms}"),
+                                 (args.size is not None and args.size < 1, f"--size must be positive, got {args.size}"))
+                if bad]
+    if problems:
+        raise ValueError(problems[0])
+    check_limit("T", args.T, f"--T {args.T} asks for")
+
+
 def train(args) -> dict:
+    check_args(args)
+    check_output(args.out)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     if args.threads:
@@ -136,6 +167,9 @@ def train(args) -> dict:
     frames = FrameSettings(args.T, args.dt_ms, (args.size, args.size) if args.size else None)
     progress = not args.no_progress
     train_ds, test_ds, classes, data_info = load_data(args, frames)
+    if len(train_ds) < 1 or len(test_ds) < 1:
+        raise EventFileError(f"{args.data}: {len(train_ds)} training and {len(test_ds)} test samples; training needs "
+                             "at least one of each (add recordings, or give a folder with train/ and test/ splits)")
     sample_shape = tuple(train_ds[0][0].shape)
     train_ds, test_ds = maybe_in_memory(train_ds, sample_shape, progress), maybe_in_memory(test_ds, sample_shape, progress)
     model = build_model(args.arch, **model_args(args, len(classes), sample_shape)).to(device)
@@ -184,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         metrics = train(args)
+    except KeyboardInterrupt:
+        print(f"interrupted: nothing was written to {args.out}", file=sys.stderr)
+        return 130
     except (EventFileError, ModelShapeError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

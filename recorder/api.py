@@ -7,6 +7,7 @@ and the dashboard's Inspect page.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,6 +19,7 @@ from tqdm import tqdm
 
 from events.dataset import EventFolderDataset, has_split
 from events.frames import FrameSettings
+from events.limits import check_limit
 from events.synthetic import SyntheticSettings, synthetic_frames
 from models.authors import AuthorsOptions
 from models.base import ZooModel, resolve_device
@@ -67,12 +69,36 @@ class RecordSettings:
     shard: str | None = None
     overwrite: bool = False
     resume: bool = False
+    checkpoint_seconds: float = 60.0
     progress_bar: bool = False
     extra_model_info: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "checkpoint", Path(self.checkpoint))
         object.__setattr__(self, "out", Path(self.out))
+        problems = [message for bad, message in (
+            (self.dt_ms is not None and not self.dt_ms > 0, f"--dt-ms must be > 0 ms, got {self.dt_ms}"),
+            (self.T is not None and self.T < 1, f"--T must be at least 1, got {self.T}"),
+            (self.batch_size < 1, f"--batch-size must be at least 1, got {self.batch_size}"),
+            (self.max_samples is not None and self.max_samples < 1, f"--max-samples must be at least 1, got {self.max_samples}"),
+            (self.hist_bins < 1, f"--hist-bins must be at least 1, got {self.hist_bins}"),
+            (not self.hist_range[1] > self.hist_range[0], f"--hist-range LO HI needs LO < HI, got {list(self.hist_range)}"),
+            (any(not math.isfinite(v) for v in self.hist_range), f"--hist-range must be finite, got {list(self.hist_range)}"),
+            (self.raw_per_class is not None and self.raw_per_class < 1, f"--raw-per-class must be at least 1, got {self.raw_per_class}"),
+            (self.raw_fraction is not None and not 0 < self.raw_fraction <= 1, f"--raw-fraction must be in (0, 1], got {self.raw_fraction}"),
+            (not self.checkpoint_seconds >= 0, f"--checkpoint-seconds must be >= 0, got {self.checkpoint_seconds}"),
+            (self.synthetic_per_class < 1, f"--synthetic-per-class must be at least 1, got {self.synthetic_per_class}"),
+            (self.sensor_size is not None and min(self.sensor_size) < 1, f"--sensor-size W H must be positive, got {self.sensor_size}"),
+            (self.size is not None and (not 1 <= len(self.size) <= 2 or min(self.size) < 1),
+             f"--size takes one side or height and width, all positive, got {self.size}"),
+        ) if bad]
+        if problems:
+            raise RecorderError(problems[0])
+        check_limit("hist_bins", self.hist_bins, f"--hist-bins {self.hist_bins} asks for")
+        if self.T is not None:
+            check_limit("T", self.T, f"--T {self.T} asks for")
+        if self.sensor_size is not None:
+            check_limit("sensor", max(self.sensor_size), f"--sensor-size {self.sensor_size[0]} {self.sensor_size[1]} has a side of")
 
 
 class Indexed(Dataset):
@@ -181,11 +207,28 @@ def plan_raw(settings: RecordSettings, labels: np.ndarray) -> tuple[int, ...]:
     return ()
 
 
+def fit_warnings(model: ZooModel, data_info: dict, labels: np.ndarray) -> list[str]:
+    """What makes the recording's numbers misleading without stopping it: a model whose
+    class count differs from the data's."""
+    out = []
+    model_classes = model.arch_args.get("num_classes")
+    data_classes = len(data_info.get("classes") or []) or (int(labels.max()) + 1 if len(labels) else 0)
+    if model_classes is not None and data_classes and model_classes != data_classes:
+        out.append(f"the model has {model_classes} output classes but the data has {data_classes}; accuracy compares "
+                   "predictions with labels of another class set (check the checkpoint and the data)")
+    return out
+
+
 def record(settings: RecordSettings, progress: Callable[[int, int], None] | None = None,
-           loaded: LoadedModel | None = None) -> Path:
+           loaded: LoadedModel | None = None, warn: Callable[[str], None] | None = None) -> Path:
     """Record `settings.checkpoint` on `settings.data` into `settings.out`; returns the path.
     progress(done, total) is called after each batch. loaded: the checkpoint already
-    opened by load_model(settings), to avoid reading it twice."""
+    opened by load_model(settings), to avoid reading it twice. warn(message) hears of
+    anything that makes the numbers misleading (also stored in the recording's data)."""
+    try:
+        device = resolve_device(settings.device)
+    except ValueError as exc:
+        raise RecorderError(str(exc)) from None
     loaded = loaded or load_model(settings)
     model = loaded.model
     frames = frame_settings(settings, model, loaded.frames)
@@ -193,8 +236,12 @@ def record(settings: RecordSettings, progress: Callable[[int, int], None] | None
     n = len(dataset) if settings.max_samples is None else min(len(dataset), settings.max_samples)
     check_fit(model, dataset[0][0], settings.data)
     data_info.update({"T": frames.T, "dt_ms": frames.dt_ms, "size": list(frames.size), "n_samples": n})
+    notes = fit_warnings(model, data_info, labels[:n])
+    if notes:
+        data_info["warnings"] = notes
+    for note in notes:
+        (warn or (lambda m: None))(note)
     model_info = {**loaded.info, **settings.extra_model_info, "batch_size": settings.batch_size}
-    device = resolve_device(settings.device)
     model = model.to(device).eval()
     batch_mode = loaded.mask_mode == "batch"
     plan = plan_samples(n, settings.shard, settings.batch_size if batch_mode else 1)
@@ -202,7 +249,8 @@ def record(settings: RecordSettings, progress: Callable[[int, int], None] | None
     spec = HistogramSpec(settings.hist_range[0], settings.hist_range[1], settings.hist_bins)
     with Recorder(model, settings.out, sample_indices=plan, T=frames.T, spec=spec, raw=raw, model_info=model_info,
                   data_info=data_info, layers=tuple(settings.layers), overwrite=settings.overwrite,
-                  resume=settings.resume, shard=settings.shard) as rec:
+                  resume=settings.resume, shard=settings.shard, batch_size=settings.batch_size,
+                  checkpoint_seconds=settings.checkpoint_seconds) as rec:
         todo = Indexed(dataset, plan[rec.n_done:])
         loader = DataLoader(todo, batch_size=settings.batch_size)
         with tqdm(desc=f"recording {settings.out.name}", unit="sample", total=len(plan), initial=rec.n_done,

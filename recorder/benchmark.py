@@ -31,7 +31,7 @@ from events.frames import FrameSettings
 from events.synthetic import SyntheticSettings, write_dataset
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.registry import build_model
-from recorder.cli import Indexed
+from recorder.api import Indexed
 from recorder.recorder import Recorder
 from recorder.writer import RawPlan
 

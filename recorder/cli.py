@@ -12,6 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from events.limits import LimitError
 from events.types import EventFileError
 from models.attention import MASK_MODES
 from models.base import ModelShapeError
@@ -19,6 +20,7 @@ from models.checkpoint import CheckpointError
 from recorder.adapters import RecorderError
 from recorder.api import RecordSettings, load_model, record
 from recorder.merge import merge_shards
+from recorder import schema as S
 from recorder.reader import RecordingFormatError, open_recording
 
 
@@ -58,9 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=int, default=32)
     r.add_argument("--device", default="auto")
     r.add_argument("--shard", help="record shard i of n ('i/n'), a contiguous share of the samples")
+    r.add_argument("--checkpoint-seconds", type=float, default=60.0, metavar="S",
+                   help="save the statistics every S seconds (default 60): a kill loses at most the last S seconds, "
+                        "which --resume records again; 0 saves after every batch")
     mode = r.add_mutually_exclusive_group()
-    mode.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    mode.add_argument("--resume", action="store_true", help="continue an interrupted recording")
+    mode.add_argument("--overwrite", action="store_true",
+                      help="replace an existing output file (the old one stays until the new one is complete)")
+    mode.add_argument("--resume", action="store_true", help="continue an interrupted recording (OUT.partial)")
     r.add_argument("--no-progress", action="store_true")
     i = sub.add_parser("info", help="print a summary of a recording")
     i.add_argument("path", type=Path)
@@ -113,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings_from_args(args)
             loaded = load_model(settings)
             print(loaded.message, flush=True)
-            out = record(settings, loaded=loaded)
+            out = record(settings, loaded=loaded, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
             print(info_text(out))
         elif args.command == "info":
             print(info_text(args.path))
@@ -121,9 +127,14 @@ def main(argv: list[str] | None = None) -> int:
             out = merge_shards(args.shards, args.out, args.overwrite)
             print(info_text(out))
     except KeyboardInterrupt:
-        print(f"interrupted: {args.out} keeps every finished batch; continue with --resume", file=sys.stderr)
+        if args.command == "record":
+            print(f"interrupted: {S.partial_path(args.out).name} keeps every finished batch; continue with --resume",
+                  file=sys.stderr)
+        else:
+            print("interrupted", file=sys.stderr)
         return 130
-    except (RecorderError, RecordingFormatError, CheckpointError, EventFileError, ModelShapeError, OSError) as exc:
+    except (RecorderError, RecordingFormatError, CheckpointError, EventFileError, ModelShapeError, LimitError,
+            OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

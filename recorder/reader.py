@@ -1,8 +1,10 @@
-"""Read a recording: validation of format and version, metadata, statistics, raw tensors."""
+"""Read a recording: validation against the schema (recorder.validate), metadata, statistics,
+raw tensors. Complete files and the partial files of interrupted runs read alike; numbers
+cover the samples recorded up to the file's last checkpoint."""
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +14,25 @@ import numpy as np
 
 from recorder import schema as S
 from recorder.stats import from_fixed
+from recorder.validate import RecordingFormatError, _input_location, _stats_location, check
+
+__all__ = ["LayerInfo", "Recording", "RecordingFormatError", "open_recording"]
 
 
-class RecordingFormatError(ValueError):
-    """A file that is not a readable recording of a supported version."""
+def _reads(method):
+    """Data that cannot be read (a damaged chunk, a truncated file) becomes one clear
+    RecordingFormatError instead of h5py's or numpy's exception."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except RecordingFormatError:
+            raise
+        except (OSError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise RecordingFormatError(f"{self.path}: damaged recording, reading {method.__name__.strip('_')} failed "
+                                       f"({first}); record it again") from None
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,10 @@ class Recording:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if not self.path.is_file():
-            raise RecordingFormatError(f"{self.path}: file does not exist")
+            partial = S.partial_path(self.path)
+            hint = (f"; an interrupted recording of it is at {partial.name} (open that, or finish it with "
+                    "`python -m recorder record ... --resume`)" if partial.is_file() else "")
+            raise RecordingFormatError(f"{self.path}: file does not exist{hint}")
         try:
             self.file = h5py.File(self.path, "r")
         except OSError as exc:
@@ -52,19 +72,32 @@ class Recording:
                                        "it is corrupt, truncated or of another kind") from None
         try:
             self._validate()
-        except BaseException:
+        except BaseException as exc:
             self.file.close()
+            if isinstance(exc, (OSError, RuntimeError, ValueError, TypeError, KeyError)) \
+                    and not isinstance(exc, RecordingFormatError):
+                first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+                raise RecordingFormatError(f"{self.path}: damaged recording ({first}); it cannot be read safely: "
+                                           "record it again") from None
             raise
 
     def _validate(self) -> None:
         attrs = self.file.attrs
         if attrs.get(S.A_FORMAT) != S.FORMAT:
             raise RecordingFormatError(f"{self.path}: not a recording of this tool (HDF5 without format '{S.FORMAT}')")
-        version = int(attrs.get(S.A_VERSION, -1))
+        version = attrs.get(S.A_VERSION, -1)
         if version not in S.SUPPORTED_VERSIONS:
             raise RecordingFormatError(
                 f"{self.path}: recording format version {version} is not supported (this tool reads "
                 f"{', '.join(map(str, S.SUPPORTED_VERSIONS))}); use a matching version of the tool")
+        try:
+            self._facts = check(self.file)
+        except (ValueError, KeyError, TypeError, OSError, RuntimeError) as exc:
+            raise RecordingFormatError(f"{self.path}: damaged recording, {str(exc).strip(chr(39))}; it cannot be "
+                                       "read safely: record it again") from None
+        self._done_rows = np.concatenate([np.arange(a, a + d, dtype=np.int64) for (a, _), d in
+                                          zip(self._facts["shares"], self._facts["shares_done"])] or
+                                         [np.zeros(0, np.int64)])
 
     def __enter__(self) -> "Recording":
         return self
@@ -76,38 +109,40 @@ class Recording:
         self.file.close()
 
     # -- metadata ----------------------------------------------------------------------
-    def _json_attr(self, key: str) -> dict:
-        return json.loads(self.file.attrs[key])
+    @property
+    def version(self) -> int:
+        return self._facts["version"]
 
     @property
     def complete(self) -> bool:
-        return bool(self.file.attrs[S.A_COMPLETE])
+        return self._facts["complete"]
 
     @property
     def n_done(self) -> int:
-        return int(self.file.attrs[S.A_DONE])
+        return self._facts["done"]
 
     @property
     def n_total(self) -> int:
-        return int(self.file.attrs[S.A_TOTAL])
+        return self._facts["total"]
 
     @property
     def model(self) -> dict:
-        return self._json_attr(S.A_MODEL)
+        return self._facts["model"]
 
     @property
     def data(self) -> dict:
-        return self._json_attr(S.A_DATA)
+        return self._facts["data"]
 
     @property
     def settings(self) -> dict:
-        return self._json_attr(S.A_SETTINGS)
+        return self._facts["settings"]
 
     @property
     def T(self) -> int:
-        return int(self.settings["T"])
+        return self._facts["T"]
 
     @property
+    @_reads
     def layers(self) -> list[LayerInfo]:
         if S.LAYERS not in self.file:
             return []
@@ -117,7 +152,7 @@ class Recording:
             v_reset = float(a[S.L_VRESET])
             out.append(LayerInfo(int(a[S.L_INDEX]), str(a[S.L_NAME]), str(a[S.L_CLASS]), float(a[S.L_VTH]),
                                  None if math.isnan(v_reset) else v_reset, float(a[S.L_TAU]), float(a[S.L_BETA]),
-                                 bool(a[S.L_DECAY]), tuple(int(v) for v in a[S.L_SHAPE]), np.asarray(a["hist_edges"])))
+                                 bool(a[S.L_DECAY]), tuple(int(v) for v in a[S.L_SHAPE]), np.asarray(a[S.L_EDGES])))
         return out
 
     def layer(self, key: int | str) -> LayerInfo:
@@ -128,10 +163,19 @@ class Recording:
         raise KeyError(f"no layer {key!r} in {self.path.name}; layers: {', '.join(l.name for l in self.layers)}")
 
     # -- per sample --------------------------------------------------------------------
+    def done_rows(self) -> np.ndarray:
+        """Rows of the per-sample arrays that hold recorded samples, in order."""
+        return self._done_rows
+
+    @_reads
     def _samples(self, name: str) -> np.ndarray:
         if S.SAMPLES not in self.file:
             return np.zeros((0,), np.int64)
-        return self.file[S.SAMPLES][name][: self.n_done]
+        rows = self._done_rows
+        ds = self.file[S.SAMPLES][name]
+        if len(rows) and rows[-1] == len(rows) - 1:
+            return ds[: len(rows)]
+        return ds[...][rows]
 
     def sample_indices(self) -> np.ndarray:
         return self._samples(S.S_INDEX)
@@ -152,22 +196,47 @@ class Recording:
         return float(np.mean(self.predictions() == labels)) if len(labels) else math.nan
 
     # -- statistics --------------------------------------------------------------------
+    @_reads
     def stats(self, layer: int | str) -> dict[str, np.ndarray]:
-        """Online statistics of a layer over the completed samples: spike_count [T,C,H,W],
+        """Online statistics of a layer over the recorded samples: spike_count [T,C,H,W],
         hist [T,C,B], u_count/nonfinite [T,C] (int), u_sum/u_sumsq/qe_sum [T,C] (float64)."""
         info = self.layer(layer)
-        group = self.file[S.stats_group(info.index, int(self.file.attrs[S.A_SLOT]))]
+        location = _stats_location(self._facts)
         scale = float(self.settings.get("fixed_point_scale", S.FIXED_POINT_SCALE))
+        if location is None:  # nothing saved yet
+            C = info.shape[0]
+            zeros = {S.ST_SPIKES: (self.T, *info.shape), S.ST_HIST: (self.T, C, self._facts["bins"] + 2)}
+            return {name: np.zeros(zeros.get(name, (self.T, C)), np.float64 if name in S.FIXED_POINT_STATS else np.int64)
+                    for name in S.LAYER_STATS}
+        group = self.file[location(info.index)]
         return {name: (from_fixed(group[name][...], scale) if name in S.FIXED_POINT_STATS else group[name][...])
-                for name in group}
+                for name in S.LAYER_STATS}
+
+    @_reads
+    def stat_sums(self, layer: int | str) -> dict[str, np.ndarray]:
+        """The stored sums of a layer as they are (int64, fixed point for real sums), for
+        exact addition of shards."""
+        info = self.layer(layer)
+        location = _stats_location(self._facts)
+        if location is None:
+            raise KeyError(f"{self.path.name} holds no saved statistics yet")
+        group = self.file[location(info.index)]
+        return {name: group[name][...] for name in S.LAYER_STATS}
+
+    @_reads
+    def _input(self, name: str) -> np.ndarray:
+        if _stats_location(self._facts) is None:
+            raise KeyError(f"{self.path.name} holds no saved input statistics yet")
+        return self.file[f"{_input_location(self._facts)}/{name}"][...]
 
     def input_event_sum(self) -> np.ndarray:
         """[T, P, H, W] sum over samples of the input frames."""
-        return self.file[S.INPUT][S.I_EVENT_SUM][...]
+        return self._input(S.I_EVENT_SUM)
 
     def input_active_count(self) -> np.ndarray:
-        return self.file[S.INPUT][S.I_ACTIVE][...]
+        return self._input(S.I_ACTIVE)
 
+    @_reads
     def nasfr(self) -> float:
         """Neuron-weighted mean spike firing rate over all layers, timesteps and samples."""
         spikes = sum(int(self.stats(l.index)["spike_count"].sum()) for l in self.layers)
@@ -175,36 +244,55 @@ class Recording:
         return spikes / slots if slots else math.nan
 
     # -- raw tensors -------------------------------------------------------------------
+    @_reads
+    def _raw_rows(self) -> np.ndarray:
+        """Rows of the raw datasets whose samples are recorded."""
+        if S.RAW_INPUT not in self.file:
+            return np.zeros((0,), np.int64)
+        sample_rows = self.file[S.RAW_INPUT][S.R_SAMPLE][...]
+        if self.version == 1:
+            return np.arange(self.raw_count(), dtype=np.int64)
+        return np.flatnonzero(np.isin(sample_rows, self._done_rows))
+
+    @_reads
     def raw_count(self) -> int:
-        """How many raw samples the completed part of the recording holds."""
+        """How many raw samples the recorded part of the recording holds."""
         planned = set(int(i) for i in self.settings["raw"]["indices"])
         return sum(1 for i in self.sample_indices() if int(i) in planned)
 
+    @_reads
     def raw_samples(self) -> np.ndarray:
-        """Rows into the per-sample arrays of the samples that have raw tensors."""
+        """Positions, among the recorded samples, of the samples that have raw tensors."""
         if S.RAW_INPUT not in self.file:
             return np.zeros((0,), np.int64)
-        return self.file[S.RAW_INPUT][S.R_SAMPLE][: self.raw_count()]
+        rows = self.file[S.RAW_INPUT][S.R_SAMPLE][...][self._raw_rows()]
+        return np.searchsorted(self._done_rows, rows)
 
-    def raw(self, layer: int | str, kind: str) -> np.ndarray:
-        """Raw tensors of the raw samples: kind 'u', 'h', 'x' -> float [K, T, C, H, W];
-        's' -> bool [K, T, C, H, W] (unpacked when stored bit-packed)."""
+    def _read_raw_rows(self, ds: h5py.Dataset, select: slice) -> np.ndarray:
+        rows = self._raw_rows()[select]
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1:
+            return ds[int(rows[0]): int(rows[-1]) + 1]
+        return np.stack([ds[int(r)] for r in rows]) if len(rows) else ds[:0]
+
+    @_reads
+    def raw(self, layer: int | str, kind: str, select: slice = slice(None)) -> np.ndarray:
+        """Raw tensors of the raw samples (or the `select` slice of them): kind 'u', 'h', 'x'
+        -> float [K, T, C, H, W]; 's' -> bool [K, T, C, H, W] (unpacked when bit-packed)."""
         info = self.layer(layer)
         group = self.file[S.layer_group(info.index)]
         if S.RAW not in group or kind not in group[S.RAW]:
             raise KeyError(f"{self.path.name}: layer {info.name} has no raw '{kind}' (record with the matching option)")
-        k = self.raw_count()
-        data = group[S.RAW][kind][:k]
+        data = self._read_raw_rows(group[S.RAW][kind], select)
         if kind == "s" and data.dtype == np.uint8:
-            n = info.neurons
-            data = np.unpackbits(data, axis=2)[:, :, :n].astype(bool).reshape(k, self.T, *info.shape)
+            data = np.unpackbits(data, axis=2)[:, :, :info.neurons].astype(bool).reshape(len(data), self.T, *info.shape)
         return data
 
-    def raw_input(self) -> np.ndarray:
-        """[K, T, P, H, W] input frames of the raw samples."""
+    @_reads
+    def raw_input(self, select: slice = slice(None)) -> np.ndarray:
+        """[K, T, P, H, W] input frames of the raw samples (or the `select` slice of them)."""
         if S.RAW_INPUT not in self.file:
             return np.zeros((0,), np.float32)
-        return self.file[S.RAW_INPUT][S.RI_FRAMES][: self.raw_count()]
+        return self._read_raw_rows(self.file[S.RAW_INPUT][S.RI_FRAMES], select)
 
 
 def open_recording(path: str | Path) -> Recording:

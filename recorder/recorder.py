@@ -12,7 +12,7 @@ from torch import nn
 from recorder.adapters import RecorderError
 from recorder.capture import Capture, find_neuron_layers
 from recorder.stats import HistogramSpec
-from recorder.writer import LayerMeta, RawPlan, RecordingWriter
+from recorder.writer import MAX_SPIKE_MISMATCH, LayerMeta, RawPlan, RecordingWriter, _AlreadyComplete
 
 
 class Recorder:
@@ -22,48 +22,70 @@ class Recorder:
     [T, N, ...] in multi-step mode, or called once per timestep in single-step mode.
     sample_indices: the dataset indices this run records, in order (a shard's share).
     layers: glob patterns of module paths to record (default: every neuron layer).
-    On exit the hooks are removed (also on error); the file says whether it is complete.
-    With resume=True an incomplete file of the same plan is continued from `n_done`.
+    The file is written as `<path>.partial` and appears at `path` only when complete (see
+    recorder.writer). On exit the hooks are removed (also on error); an interrupted run
+    keeps its partial file, which resume=True continues from `n_done`.
+    checkpoint_seconds: how often the statistics are saved (at most this much recording is
+    lost to a kill); batch_size: stored, and checked on resume.
     """
 
     def __init__(self, model: nn.Module, path: str | Path, *, sample_indices: list[int], T: int,
                  spec: HistogramSpec = HistogramSpec(), raw: RawPlan = RawPlan(), model_info: dict | None = None,
                  data_info: dict | None = None, layers: tuple[str, ...] = (), overwrite: bool = False,
-                 resume: bool = False, shard: str | None = None):
+                 resume: bool = False, shard: str | None = None, batch_size: int | None = None,
+                 checkpoint_seconds: float = 60.0):
         self.model = model
         self.neurons = find_neuron_layers(model, layers)
         self.resume, self.overwrite = resume, overwrite
         self.writer = RecordingWriter(Path(path), n_total=len(sample_indices), sample_indices=sample_indices,
                                       spec=spec, raw=raw, model_info=model_info or {}, data_info=data_info or {},
-                                      T=T, shard=shard)
+                                      T=T, shard=shard, batch_size=batch_size, checkpoint_seconds=checkpoint_seconds)
         self.capture = Capture(self.neurons, keep_x=raw.keep_x, keep_h=raw.keep_h)
         self.T = T
+        self.already_complete = False
 
     @property
     def n_done(self) -> int:
         """Samples already recorded (after a resume, where to continue)."""
         return self.writer.n_done
 
+    @property
+    def path(self) -> Path:
+        return self.writer.path
+
     def __enter__(self) -> "Recorder":
         if self.resume:
-            self.writer.resume()
+            try:
+                self.writer.resume()
+            except _AlreadyComplete:
+                self.already_complete = True  # the partial file was complete: published, nothing to do
+                return self
         else:
             self.writer.create(self.overwrite)
         try:
             self.capture.__enter__()
         except BaseException:
-            self.writer.close(complete=False)
+            self.writer.abort()
             raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self.already_complete:
+            return
         try:
             self.capture.__exit__(exc_type, exc, tb)
         finally:
-            nothing_written = not self.resume and self.writer.n_done == 0
-            self.writer.close(complete=exc_type is None)
-            if nothing_written and exc_type is not None:
-                self.writer.path.unlink(missing_ok=True)  # no half-written file for a run that never got going
+            if exc_type is None:
+                try:
+                    self.writer.finish()
+                except BaseException:
+                    self.writer.abort()
+                    raise
+            else:
+                never_started = not self.resume and not self.writer.started
+                self.writer.abort(exc)
+                if never_started:
+                    self.writer.discard()  # no half-written file for a run that never got going
 
     def record_batch(self, frames: torch.Tensor, labels, indices) -> torch.Tensor:
         """Run the model on frames [T, N, ...] (multi-step) and record the batch; returns its output."""
@@ -82,18 +104,42 @@ class Recorder:
             raise RecorderError(f"layers {missing[:3]} did not run in this batch; every recorded layer must run every batch")
         names = [name for name in self.capture.order if name in traces]
         ordered = [self._neuron_shape(traces[name]) for name in names]
-        if not self.writer.started:
+        frames_np = frames.detach().cpu().numpy()
+        writer = self.writer
+        if not writer.started:
             by_name = {n: (m, a) for n, m, a in self.neurons}
             metas = [LayerMeta(i, name, type(by_name[name][0]).__name__, by_name[name][1].params(by_name[name][0]),
                                tuple(tr["u"].shape[2:])) for i, (name, tr) in enumerate(zip(names, ordered))]
-            self.writer.start(metas, (frames.shape[0], *frames.shape[2:]))
-        for meta, tr in zip(self.writer.layers, ordered):
+            writer.start(metas, (frames.shape[0], *frames.shape[2:]))
+        writer.ensure_input_shape((frames.shape[0], *frames.shape[2:]))
+        for meta, tr in zip(writer.layers, ordered):
             if tr["u"].shape[0] != self.T or tuple(tr["u"].shape[2:]) != meta.shape:
                 raise RecorderError(f"layer {meta.name}: got [T={tr['u'].shape[0]}, N, {list(tr['u'].shape[2:])}], "
                                     f"recording expects [T={self.T}, N, {list(meta.shape)}]; keep T and input size fixed")
+        start, stop = writer.next_rows()
+        n = len(indices)
+        expected = writer.sample_indices[start:start + n]
+        if [int(i) for i in indices] != expected or start + n > stop:
+            raise RecorderError(f"batch holds samples {list(indices)[:4]}..., expected {expected[:4]}...; "
+                                "record samples in the planned order")
+        sums = []
+        for meta, st, tr in zip(writer.layers, writer.stats, ordered):
+            batch, mismatch = st.batch_sums(tr["u"], tr["s"])
+            if mismatch > MAX_SPIKE_MISMATCH * tr["s"].numel() + 1:
+                raise RecorderError(
+                    f"layer {meta.name} ({meta.class_name}): the replayed U does not reproduce {mismatch} of "
+                    f"{tr['s'].numel()} spikes; its dynamics are not Heaviside(U - V_th) - register a NeuronAdapter")
+            sums.append(batch)
+        per_sample = np.stack([tr["s"].sum(dim=tuple(range(2, tr["s"].dim()))).T.cpu().numpy() for tr in ordered], axis=1)
         predictions = outputs.detach().argmax(dim=1).cpu().numpy()
-        self.writer.commit(ordered, frames.detach().cpu().numpy(), np.asarray(labels), predictions, [int(i) for i in indices])
-
+        raw = [(start + pos, {meta.index: {kind: tr[kind][:, pos].cpu().numpy() for kind in writer.raw.kinds}
+                              for meta, tr in zip(writer.layers, ordered)}, frames_np[:, pos])
+               for pos, idx in enumerate(indices) if int(idx) in writer.raw_rows]
+        writer.write_rows(start, np.asarray(labels), predictions, per_sample, raw)
+        for st, batch in zip(writer.stats, sums):
+            st.add(batch)
+        writer.add_input(frames_np)
+        writer.advance(0, n)
     @staticmethod
     def _neuron_shape(trace: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """[T, N, C, H, W] views: a fully connected layer [T, N, F] becomes C = F, H = W = 1;

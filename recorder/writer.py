@@ -1,12 +1,36 @@
-"""Writes a recording (format in recorder.schema): creation, per-batch checkpoints that
-survive interruption, resume, and completion."""
+"""Writes a recording (format in recorder.schema) so that nothing is lost or misreported.
+
+Guarantees:
+- The file is written as `<out>.partial` and renamed to `<out>` only after every byte was
+  written, flushed, read back and checked; `--overwrite` therefore keeps the old `<out>`
+  until its successor is complete.
+- Statistics live in memory and are written to the partial file at checkpoints, every
+  `checkpoint_seconds` (default 60) and when a run stops on an error or Ctrl-C: an
+  interruption (kill -9, power loss) loses at most the samples recorded since the last
+  checkpoint, which `--resume` records again. Per-sample rows and raw tensors are written
+  once, where they stay, as their batch finishes.
+- Every write goes straight to the operating system (no HDF5 chunk cache or sieve buffer),
+  compressed chunks are written whole with CRC-32s kept beside them, and the free space is
+  checked before each write: a full disk stops the run with one clear error while the
+  partial file still reads as incomplete at its last checkpoint.
+Bytes written: per-sample rows and raw chunks once, the statistics once at the end plus once
+per checkpoint (compressed), so a statistics-only run shorter than checkpoint_seconds writes
+about its final size.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import math
 import os
+import resource
+import shutil
+import signal
+import threading
+import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +43,26 @@ from recorder.adapters import RecorderError
 from recorder.stats import HistogramSpec, LayerStats
 
 MAX_SPIKE_MISMATCH = 1e-6  # share of replayed spikes allowed to differ (float ties exactly at V_th)
-COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+COMPRESSION_LEVEL = 1
+MAX_CHUNK_BYTES = 256 * 2**20
+SPACE_MARGIN = 2 * 2**20  # kept free for HDF5's own metadata
+DEAD_SPACE_COMPACT = 0.25  # compact a finished file when this share of it is unused
+
+
+class DiskFullError(RecorderError):
+    """The disk (or the file-size limit) has no room for the next write. `saved` (samples in
+    the partial file) is filled in once the run has saved what it could."""
+
+    def __init__(self, problem: str, partial: Path | None = None, saved: int | None = None):
+        super().__init__(problem)
+        self.problem, self.partial, self.saved = problem, partial, saved
+
+    def __str__(self) -> str:
+        if self.partial is None:
+            return f"{self.problem}; nothing was recorded: free space and run again"
+        kept = f"{self.saved} finished samples" if self.saved is not None else "its last checkpoint"
+        return (f"{self.problem}; {self.partial.name} keeps {kept}, marked incomplete: free space and run "
+                "again with --resume")
 
 
 @dataclass(frozen=True)
@@ -49,202 +92,413 @@ class RawPlan:
         if self.spikes not in ("bool", "packed"):
             raise ValueError(f"spike storage must be 'bool' or 'packed', got {self.spikes}")
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return (S.R_U, S.R_S) + ((S.R_H,) if self.keep_h else ()) + ((S.R_X,) if self.keep_x else ())
+
 
 def _json(value) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _dims(dataset: h5py.Dataset, dims) -> None:
+def _dims(dataset: h5py.Dataset, dims) -> h5py.Dataset:
     dataset.attrs[S.A_DIMS] = list(dims)
+    return dataset
 
 
-def open_for_writing(path: Path, mode: str) -> h5py.File:
+def encode_chunk(array: np.ndarray) -> bytes:
+    """The stored bytes of one chunk of a dataset with HDF5's shuffle and deflate filters:
+    the bytes of the elements transposed (shuffle), then zlib at COMPRESSION_LEVEL."""
+    data = np.ascontiguousarray(array).view(np.uint8)
+    itemsize = array.dtype.itemsize
+    if itemsize > 1:
+        data = data.reshape(-1, itemsize).T
+    return zlib.compress(data.tobytes(), COMPRESSION_LEVEL)
+
+
+def _chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """One chunk for the whole array unless it is over MAX_CHUNK_BYTES; then leading
+    dimensions are cut to 1 until a chunk fits."""
+    chunks = [max(1, int(s)) for s in shape]
+    for i in range(len(chunks) - 1):
+        if int(np.prod(chunks)) * itemsize <= MAX_CHUNK_BYTES:
+            break
+        chunks[i] = 1
+    return tuple(chunks)
+
+
+def _early_dcpl() -> h5py.h5p.PropDCID:
+    """Contiguous datasets whose space (and fill values) are written at creation, so later
+    writes never need new space."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    dcpl.set_fill_time(h5py.h5d.FILL_TIME_ALLOC)
+    return dcpl
+
+
+def free_bytes(folder: Path, file_size: int) -> int:
+    """Bytes the next writes may take: free disk space, and the process's file-size limit."""
+    free = shutil.disk_usage(folder).free
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY:
+        free = min(free, soft - file_size)
+    return free
+
+
+def open_h5(path: Path, create: bool) -> h5py.File:
+    """An HDF5 file whose writes go straight to the operating system: no chunk cache and no
+    sieve buffer hold data that could fail to write later, unseen."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_sieve_buf_size(0)
+    mdc = fapl.get_cache()
+    fapl.set_cache(mdc[0], mdc[1], 0, mdc[3])
+    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
+    name = str(path).encode()
     try:
-        return h5py.File(path, mode)
-    except (OSError, PermissionError) as exc:
+        fid = (h5py.h5f.create(name, h5py.h5f.ACC_TRUNC, fapl=fapl) if create
+               else h5py.h5f.open(name, h5py.h5f.ACC_RDWR, fapl=fapl))
+    except (OSError, RuntimeError) as exc:
         reason = str(exc).split("(")[0].strip() or type(exc).__name__
         raise RecorderError(f"{path}: cannot write the recording ({reason}); choose a writable path") from None
+    return h5py.File(fid)
+
+
+def _is_space_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(
+        s in text for s in ("No space left", "errno = 28", "errno = 27", "File too large", "Disk quota"))
 
 
 class RecordingWriter:
-    """Owns the open HDF5 file during a recording.
+    """Owns the partial file of one recording.
 
-    Layout is created at `start(layers, input_shape)` (after the first batch shows the
-    layer shapes); `commit(...)` writes one batch and flips the complete statistics slot.
+    sample_indices: the dataset index of every planned row, in recording order. shares:
+    contiguous (start, stop) row ranges recorded in order, one per process (default: one).
+    Use: create(overwrite) or resume(); start(layers, input_shape) after the first batch
+    shows the layer shapes; write_rows(...) and stats.add per batch, then advance(share, n);
+    finish() when every share is done, or abort() on an error.
     """
 
     def __init__(self, path: Path, *, n_total: int, sample_indices: list[int], spec: HistogramSpec,
-                 raw: RawPlan, model_info: dict, data_info: dict, T: int, shard: str | None = None):
+                 raw: RawPlan, model_info: dict, data_info: dict, T: int, shard: str | None = None,
+                 shares: list[tuple[int, int]] | None = None, batch_size: int | None = None,
+                 checkpoint_seconds: float = 60.0):
         self.path, self.n_total, self.spec, self.raw, self.T = Path(path), n_total, spec, raw, T
-        self.sample_indices = list(sample_indices)
+        self.partial = S.partial_path(self.path)
+        self.sample_indices = [int(i) for i in sample_indices]
+        if len(self.sample_indices) != n_total:
+            raise RecorderError(f"the plan lists {len(self.sample_indices)} samples for {n_total} rows")
+        self.shares = [tuple(s) for s in (shares or [(0, n_total)])]
+        if self.shares[0][0] != 0 or self.shares[-1][1] != n_total or any(
+                a[1] != b[0] for a, b in zip(self.shares, self.shares[1:])) or any(a > b for a, b in self.shares):
+            raise RecorderError(f"shares {self.shares} do not cover rows 0..{n_total} in order")
+        if checkpoint_seconds < 0:
+            raise RecorderError(f"checkpoint interval must be >= 0 seconds, got {checkpoint_seconds}")
         planned = set(raw.indices)
         self.raw_rows = {idx: row for row, idx in enumerate(i for i in self.sample_indices if i in planned)}
+        self.raw_sample_rows = [pos for pos, idx in enumerate(self.sample_indices) if idx in planned]
         self.file: h5py.File | None = None
         self.layers: list[LayerMeta] = []
         self.stats: list[LayerStats] = []
         self.event_sum: np.ndarray | None = None
         self.active: np.ndarray | None = None
-        self.n_done, self.slot = 0, 0
+        self.shares_done = [0] * len(self.shares)
+        self.slot = -1
+        self.failed = False
+        self.checkpoint_seconds = checkpoint_seconds
+        self._last_checkpoint = time.monotonic()
         self.model_info, self.data_info, self.shard = model_info, data_info, shard
         self.settings = {"histogram": {"lo": spec.lo, "hi": spec.hi, "bins": spec.bins, "bin_width_vth": spec.width},
                          "fixed_point_scale": S.FIXED_POINT_SCALE,
                          "raw": {"indices": list(raw.indices), "u_dtype": raw.u_dtype, "spikes": raw.spikes,
-                                 "h": raw.keep_h, "x": raw.keep_x}, "T": T}
+                                 "h": raw.keep_h, "x": raw.keep_x}, "T": T,
+                         "shares": [list(s) for s in self.shares], "batch_size": batch_size}
+        self.timing = {"checkpoint_seconds": checkpoint_seconds}
 
-    # -- creation -------------------------------------------------------------------
+    # -- progress ----------------------------------------------------------------------
+    @property
+    def n_done(self) -> int:
+        return sum(self.shares_done)
+
+    @property
+    def started(self) -> bool:
+        return self.file is not None and S.LAYERS in self.file
+
+    def next_rows(self, share: int = 0) -> tuple[int, int]:
+        """(first row not yet recorded, end) of a share."""
+        start, stop = self.shares[share]
+        return start + self.shares_done[share], stop
+
+    def advance(self, share: int, count: int) -> None:
+        """Mark `count` more rows of `share` as recorded (their data is written and their
+        statistics added); checkpoints when the interval has passed."""
+        self.shares_done[share] += count
+        if self.shares_done[share] > self.shares[share][1] - self.shares[share][0]:
+            raise RecorderError(f"share {share} recorded more rows than it has")
+        if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+            self.checkpoint()
+
+    # -- space and errors --------------------------------------------------------------
+    def _file_size(self) -> int:
+        try:
+            return int(self.file.id.get_filesize()) if self.file is not None else 0
+        except (OSError, RuntimeError, ValueError):
+            return os.path.getsize(self.partial) if self.partial.exists() else 0
+
+    def ensure_space(self, nbytes: int, what: str) -> None:
+        """Raise DiskFullError unless `nbytes` (plus a margin for metadata) fit."""
+        need = int(nbytes) + SPACE_MARGIN + int(nbytes) // 50
+        free = free_bytes(self.partial.parent, self._file_size())
+        if free < need:
+            raise DiskFullError(f"disk full: {what} needs {need / 2**20:.1f} MB but {max(free, 0) / 2**20:.1f} MB "
+                                f"are free on {self.partial.parent} (or under the file-size limit)",
+                                self.partial if self.started else None)
+
+    def _saved_samples(self) -> int:
+        try:
+            return int(self.file.attrs[S.A_DONE]) if self.file is not None else 0
+        except (OSError, RuntimeError, KeyError, ValueError):
+            return 0
+
+    def _io(self, what: str):
+        writer = self
+
+        class Guard:
+            def __enter__(self):
+                return None
+
+            def __exit__(self, exc_type, exc, tb):
+                if exc is None or isinstance(exc, RecorderError) or not isinstance(exc, (OSError, RuntimeError)):
+                    return False
+                writer.failed = True
+                if _is_space_error(exc):
+                    raise DiskFullError(f"disk full while writing {what}", writer.partial) from None
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise RecorderError(f"writing {what} of {writer.partial.name} failed ({first[:200]}); the file keeps "
+                                    "its last checkpoint, marked incomplete: fix the cause and run again with --resume") from None
+        return Guard()
+
+    # -- creation ----------------------------------------------------------------------
     def create(self, overwrite: bool) -> None:
+        if self.partial.exists() and not overwrite:
+            raise RecorderError(f"{self.partial}: an interrupted recording of {self.path.name} exists; pass --resume "
+                                "to continue it or --overwrite to start again")
         if self.path.exists() and not overwrite:
-            raise RecorderError(f"{self.path}: the file exists; pass --overwrite to replace it or --resume to continue it")
+            raise RecorderError(f"{self.path}: the file exists; pass --overwrite to replace it (the old file is kept "
+                                "until the new one is complete)")
         if not self.path.parent.is_dir():
             raise RecorderError(f"{self.path}: folder {self.path.parent} does not exist; create it first")
-        f = open_for_writing(self.path, "w")
-        f.attrs.update({
-            S.A_FORMAT: S.FORMAT, S.A_VERSION: S.FORMAT_VERSION, S.A_COMPLETE: False, S.A_DONE: 0,
-            S.A_TOTAL: self.n_total, S.A_SLOT: 0, S.A_TOOL: TOOL_VERSION,
-            S.A_CREATED: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            S.A_MODEL: _json(self.model_info), S.A_DATA: _json(self.data_info), S.A_SETTINGS: _json(self.settings),
-        })
-        if self.shard:
-            f.attrs["shard"] = self.shard
-        f.flush()
-        self.file = f
+        if self.path.exists() and not self.path.is_file():
+            raise RecorderError(f"{self.path}: is not a file; choose another output path")
+        if not os.access(self.path.parent, os.W_OK):
+            raise RecorderError(f"{self.path}: folder {self.path.parent} is not writable; choose a writable path")
+        _catch_file_size_signal()
+        self.partial.unlink(missing_ok=True)
+        f = self.file = open_h5(self.partial, create=True)
+        self.ensure_space(0, "creating the recording")
+        with self._io("the header"):
+            f.attrs.update({
+                S.A_FORMAT: S.FORMAT, S.A_VERSION: S.FORMAT_VERSION, S.A_COMPLETE: False, S.A_DONE: 0,
+                S.A_TOTAL: self.n_total, S.A_SLOT: -1, S.A_SHARES_DONE: _json(self.shares_done),
+                S.A_TOOL: TOOL_VERSION, S.A_CREATED: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                S.A_MODEL: _json(self.model_info), S.A_DATA: _json(self.data_info),
+                S.A_SETTINGS: _json(self.settings),
+            })
+            if self.shard:
+                f.attrs[S.A_SHARD] = self.shard
+            f.flush()
 
     def start(self, layers: list[LayerMeta], input_shape: tuple[int, ...]) -> None:
-        """Create every dataset (fixed sizes: nothing is resized later)."""
-        f, n, T = self.file, self.n_total, self.T
+        """Lay out every dataset (fixed sizes; the small ones take their space now)."""
+        f, n, T, k = self.file, self.n_total, self.T, len(self.raw_rows)
         self.layers = layers
         self.stats = [LayerStats(T, l.shape, l.params["v_threshold"], self.spec) for l in layers]
-        g = f.create_group(S.SAMPLES)
-        for name, shape, dtype in ((S.S_INDEX, (n,), "i8"), (S.S_LABEL, (n,), "i8"), (S.S_PREDICTION, (n,), "i8"),
-                                   (S.S_SPIKES, (n, len(layers), T), "i4")):
-            _dims(g.create_dataset(name, shape, dtype=dtype, fillvalue=-1 if name != S.S_SPIKES else 0), S.SAMPLE_DIMS[name])
-        g[S.S_INDEX][:] = np.asarray(self.sample_indices, dtype=np.int64)
-        gi = f.create_group(S.INPUT)
         self.event_sum = np.zeros(input_shape, np.float64)
         self.active = np.zeros(input_shape, np.int64)
-        input_dims = S.input_dims(len(input_shape))
-        _dims(gi.create_dataset(S.I_EVENT_SUM, input_shape, dtype="f8"), input_dims)
-        _dims(gi.create_dataset(S.I_ACTIVE, input_shape, dtype="i8"), input_dims)
-        k = len(self.raw_rows)
-        for meta, stats in zip(layers, self.stats):
-            lg = f.create_group(S.layer_group(meta.index))
-            v_reset = meta.params["v_reset"]
-            lg.attrs.update({S.L_NAME: meta.name, S.L_INDEX: meta.index, S.L_CLASS: meta.class_name,
-                             S.L_VTH: meta.params["v_threshold"], S.L_VRESET: math.nan if v_reset is None else v_reset,
-                             S.L_TAU: meta.params["tau"], S.L_BETA: meta.params["beta"],
-                             S.L_DECAY: meta.params["decay_input"], S.L_SHAPE: list(meta.shape),
-                             "hist_edges": self.spec.edges(meta.params["v_threshold"])})
-            for slot in (0, 1):
-                sg = f.create_group(S.stats_group(meta.index, slot))
-                for name, arr in stats.arrays.items():
-                    _dims(sg.create_dataset(name, arr.shape, dtype="i8"), S.STAT_DIMS[name])
+        kinds = self.raw.kinds
+        early = n * (8 * 3 + 4 * len(layers) * T) + k * 8 * (2 + len(kinds)) * (len(layers) + 1)
+        self.ensure_space(early, "laying out the recording")
+        dcpl = _early_dcpl()
+        with self._io("the layout"):
+            g = f.create_group(S.SAMPLES)
+            for name, shape, dtype, fill in ((S.S_INDEX, (n,), "i8", -1), (S.S_LABEL, (n,), "i8", -1),
+                                             (S.S_PREDICTION, (n,), "i8", -1), (S.S_SPIKES, (n, len(layers), T), "i4", 0)):
+                _dims(g.create_dataset(name, shape, dtype=dtype, fillvalue=fill, dcpl=dcpl), S.SAMPLE_DIMS[name])
+            g[S.S_INDEX][:] = np.asarray(self.sample_indices, dtype=np.int64)
+            for meta in layers:
+                lg = f.create_group(S.layer_group(meta.index))
+                v_reset = meta.params["v_reset"]
+                lg.attrs.update({S.L_NAME: meta.name, S.L_INDEX: meta.index, S.L_CLASS: meta.class_name,
+                                 S.L_VTH: meta.params["v_threshold"], S.L_VRESET: math.nan if v_reset is None else v_reset,
+                                 S.L_TAU: meta.params["tau"], S.L_BETA: meta.params["beta"],
+                                 S.L_DECAY: meta.params["decay_input"], S.L_SHAPE: list(meta.shape),
+                                 S.L_EDGES: self.spec.edges(meta.params["v_threshold"])})
+                if k:
+                    self._raw_group(lg.create_group(S.RAW), meta, kinds, dcpl)
             if k:
-                rg = lg.create_group(S.RAW)
-                _dims(rg.create_dataset(S.R_SAMPLE, (k,), dtype="i8"), ("raw_sample",))
-                full = (k, T, *meta.shape)
-                chunk = (1, T, *meta.shape)
-                _dims(rg.create_dataset(S.R_U, full, dtype=self.raw.u_dtype, chunks=chunk, **COMPRESSION), S.RAW_DIMS)
-                if self.raw.spikes == "bool":
-                    _dims(rg.create_dataset(S.R_S, full, dtype="bool", chunks=chunk, **COMPRESSION), S.RAW_DIMS)
-                else:
-                    nbytes = math.ceil(int(np.prod(meta.shape)) / 8)
-                    _dims(rg.create_dataset(S.R_S, (k, T, nbytes), dtype="u1", chunks=(1, T, nbytes), **COMPRESSION),
-                          S.PACKED_DIMS)
-                if self.raw.keep_h:
-                    _dims(rg.create_dataset(S.R_H, full, dtype=self.raw.u_dtype, chunks=chunk, **COMPRESSION), S.RAW_DIMS)
-                if self.raw.keep_x:
-                    _dims(rg.create_dataset(S.R_X, full, dtype=self.raw.u_dtype, chunks=chunk, **COMPRESSION), S.RAW_DIMS)
-        if k:
-            rig = f.create_group(S.RAW_INPUT)
-            _dims(rig.create_dataset(S.R_SAMPLE, (k,), dtype="i8"), ("raw_sample",))
-            _dims(rig.create_dataset(S.RI_FRAMES, (k, *input_shape), dtype="f4", chunks=(1, *input_shape), **COMPRESSION),
-                  ("raw_sample", *input_dims))
-        f.flush()
+                rig = f.create_group(S.RAW_INPUT)
+                _dims(rig.create_dataset(S.R_SAMPLE, (k,), dtype="i8", dcpl=dcpl), ("raw_sample",))[:] = \
+                    np.asarray(self.raw_sample_rows, np.int64)
+                dims = S.input_dims(len(input_shape))
+                _dims(rig.create_dataset(S.RI_FRAMES, (k, *input_shape), dtype="f4", chunks=(1, *input_shape),
+                                         compression="gzip", compression_opts=COMPRESSION_LEVEL, shuffle=True),
+                      ("raw_sample", *dims))
+                crc = _dims(rig.create_dataset(S.R_CRC, (k, 1), dtype="u4", fillvalue=0, dcpl=dcpl), ("raw_sample", "kind"))
+                crc.attrs[S.A_KINDS] = [S.RI_FRAMES]
+            f.flush()
 
-    # -- per batch ------------------------------------------------------------------
-    def commit(self, traces: list[dict], frames: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
-               indices: list[int]) -> None:
-        """Write one batch. traces[i] holds layer i's tensors u, s (h, x) [T, N, C, H, W];
-        frames: input [T, N, P, H, W] (numpy); labels, predictions [N]; indices: dataset indices."""
-        f, n = self.file, len(indices)
-        start = self.n_done
-        expected = self.sample_indices[start:start + n]
-        if list(indices) != expected:
-            raise RecorderError(f"batch holds samples {list(indices)[:4]}..., expected {expected[:4]}...; "
-                                "record samples in the planned order")
-        sums = []
-        for meta, st, tr in zip(self.layers, self.stats, traces):
-            batch, mismatch = st.batch_sums(tr["u"], tr["s"])
-            if mismatch > MAX_SPIKE_MISMATCH * tr["s"].numel() + 1:
-                raise RecorderError(
-                    f"layer {meta.name} ({meta.class_name}): the replayed U does not reproduce {mismatch} of "
-                    f"{tr['s'].numel()} spikes; its dynamics are not Heaviside(U - V_th) - register a NeuronAdapter")
-            sums.append(batch)
-        per_sample = np.stack([tr["s"].sum(dim=tuple(range(2, tr["s"].dim()))).T.cpu().numpy() for tr in traces], axis=1)
+    def _raw_group(self, rg: h5py.Group, meta: LayerMeta, kinds: tuple[str, ...], dcpl) -> None:
+        k, T = len(self.raw_rows), self.T
+        _dims(rg.create_dataset(S.R_SAMPLE, (k,), dtype="i8", dcpl=dcpl), ("raw_sample",))[:] = \
+            np.asarray(self.raw_sample_rows, np.int64)
+        for kind in kinds:
+            if kind == S.R_S and self.raw.spikes == "packed":
+                nbytes = math.ceil(int(np.prod(meta.shape)) / 8)
+                shape, dtype, dims = (k, T, nbytes), "u1", S.PACKED_DIMS
+            else:
+                shape, dtype, dims = (k, T, *meta.shape), ("bool" if kind == S.R_S else self.raw.u_dtype), S.RAW_DIMS
+            _dims(rg.create_dataset(kind, shape, dtype=dtype, chunks=(1, *shape[1:]), compression="gzip",
+                                    compression_opts=COMPRESSION_LEVEL, shuffle=True), dims)
+        crc = _dims(rg.create_dataset(S.R_CRC, (k, len(kinds)), dtype="u4", fillvalue=0, dcpl=dcpl),
+                    ("raw_sample", "kind"))
+        crc.attrs[S.A_KINDS] = list(kinds)
+
+    # -- per batch ---------------------------------------------------------------------
+    def write_rows(self, start: int, labels: np.ndarray, predictions: np.ndarray, spike_counts: np.ndarray,
+                   raw: list[tuple[int, dict[int, dict[str, np.ndarray]], np.ndarray]] = ()) -> None:
+        """Write rows start .. start + n of the per-sample arrays (labels, predictions [n],
+        spike_counts [n, L, T]) and the raw tensors of those rows: raw holds (row, {layer
+        index: {kind: array [T, C, H, W]}}, input frames [T, P, H, W]) for each raw row."""
+        n = len(labels)
+        stop = start + n
+        encoded = [(row, {li: {kind: encode_chunk(self._stored(kind, arr)) for kind, arr in kinds.items()}
+                          for li, kinds in layers.items()}, encode_chunk(np.asarray(frames, np.float32)))
+                   for row, layers, frames in raw]
+        nbytes = sum(len(frames) + sum(len(c) for kinds in layers.values() for c in kinds.values())
+                     for _, layers, frames in encoded)
+        self.ensure_space(nbytes, f"writing {len(raw)} raw samples")
+        with self._io("per-sample rows"):
+            g = self.file[S.SAMPLES]
+            values = ((S.S_LABEL, np.asarray(labels, np.int64)), (S.S_PREDICTION, np.asarray(predictions, np.int64)),
+                      (S.S_SPIKES, np.asarray(spike_counts, np.int32)))
+            for name, value in values:
+                g[name][start:stop] = value
+            for name, value in values:  # read back: what was written is what is there
+                if not np.array_equal(g[name][start:stop], value):
+                    raise RecorderError(f"per-sample rows {start}..{stop} of {name} read back differently; the "
+                                        "storage is failing")
+        with self._io("raw tensors"):
+            for row, layers, frames in encoded:
+                raw_row = self.raw_rows[self.sample_indices[row]]
+                for li, kinds in layers.items():
+                    rg = self.file[S.layer_group(li)][S.RAW]
+                    crcs = []
+                    for kind in self.raw.kinds:
+                        self._write_chunk(rg[kind], raw_row, kinds[kind])
+                        crcs.append(zlib.crc32(kinds[kind]))
+                    rg[S.R_CRC][raw_row] = np.asarray(crcs, np.uint32)
+                rig = self.file[S.RAW_INPUT]
+                self._write_chunk(rig[S.RI_FRAMES], raw_row, frames)
+                rig[S.R_CRC][raw_row] = np.asarray([zlib.crc32(frames)], np.uint32)
+
+    def _stored(self, kind: str, array: np.ndarray) -> np.ndarray:
+        """A raw tensor [T, C, H, W] in its stored dtype and layout."""
+        if kind == S.R_S:
+            spikes = np.asarray(array) > 0
+            return np.packbits(spikes.reshape(self.T, -1), axis=1) if self.raw.spikes == "packed" else spikes
+        return np.asarray(array).astype(self.raw.u_dtype)
+
+    @staticmethod
+    def _write_chunk(ds: h5py.Dataset, row: int, data: bytes) -> None:
+        offset = (row,) + (0,) * (ds.ndim - 1)
+        ds.id.write_direct_chunk(offset, data, filter_mask=0)
+        _, back = ds.id.read_direct_chunk(offset)
+        if zlib.crc32(back) != zlib.crc32(data):
+            raise RecorderError(f"{ds.name} row {row} read back differently after writing; the storage is failing")
+
+    def add_input(self, frames: np.ndarray) -> None:
+        """Add a batch of input frames [T, N, P, H, W] to the input statistics."""
         self.event_sum += frames.sum(axis=1, dtype=np.float64)
         self.active += (frames > 0).sum(axis=1)
-        g = f[S.SAMPLES]
-        g[S.S_LABEL][start:start + n] = labels
-        g[S.S_PREDICTION][start:start + n] = predictions
-        g[S.S_SPIKES][start:start + n] = per_sample.astype(np.int32)
-        self._write_raw(traces, frames, indices)
-        for st, batch in zip(self.stats, sums):
-            st.add(batch)
-        self._write_state(start + n)
 
-    def _write_raw(self, traces, frames, indices) -> None:
-        rows = [(pos, self.raw_rows[idx]) for pos, idx in enumerate(indices) if idx in self.raw_rows]
-        if not rows:
-            return
+    # -- checkpoints -------------------------------------------------------------------
+    def _stat_arrays(self, slot: int | None) -> list[tuple[str, dict[str, np.ndarray]]]:
+        """(group path, {name: array}) of every statistic, in checkpoint slot `slot` or, for
+        None, in its final place."""
+        inputs = {S.I_EVENT_SUM: self.event_sum, S.I_ACTIVE: self.active}
+        if slot is None:
+            out = [(S.stats_group(meta.index), st.arrays) for meta, st in zip(self.layers, self.stats)]
+            return out + [(S.INPUT, inputs)]
+        out = [(S.checkpoint_layer(slot, meta.index), st.arrays) for meta, st in zip(self.layers, self.stats)]
+        return out + [(S.checkpoint_input(slot), inputs)]
+
+    def _write_stats(self, slot: int | None) -> None:
+        """Write every statistic compressed, into checkpoint slot `slot` or (None) its final place."""
         f = self.file
-        for meta, tr in zip(self.layers, traces):
-            rg = f[S.layer_group(meta.index)][S.RAW]
-            for pos, row in rows:
-                rg[S.R_SAMPLE][row] = self.n_done + pos
-                rg[S.R_U][row] = tr["u"][:, pos].cpu().numpy().astype(self.raw.u_dtype)
-                spikes = tr["s"][:, pos].cpu().numpy() > 0
-                rg[S.R_S][row] = spikes if self.raw.spikes == "bool" else np.packbits(spikes.reshape(self.T, -1), axis=1)
-                if self.raw.keep_h:
-                    rg[S.R_H][row] = tr["h"][:, pos].cpu().numpy().astype(self.raw.u_dtype)
-                if self.raw.keep_x:
-                    rg[S.R_X][row] = tr["x"][:, pos].cpu().numpy().astype(self.raw.u_dtype)
-        for pos, row in rows:
-            f[S.RAW_INPUT][S.R_SAMPLE][row] = self.n_done + pos
-            f[S.RAW_INPUT][S.RI_FRAMES][row] = frames[:, pos]
+        parts = self._stat_arrays(slot)
+        encoded = []
+        for group, arrays in parts:
+            for name, arr in arrays.items():
+                chunks = _chunk_shape(arr.shape, arr.dtype.itemsize)
+                blocks = [(offset, encode_chunk(arr[tuple(slice(o, o + c) for o, c in zip(offset, chunks))]))
+                          for offset in np.ndindex(*[-(-s // c) for s, c in zip(arr.shape, chunks)])]
+                blocks = [(tuple(o * c for o, c in zip(offset, chunks)), data) for offset, data in blocks]
+                encoded.append((f"{group}/{name}", arr, chunks, blocks))
+        self.ensure_space(sum(len(d) for *_, blocks in encoded for _, d in blocks), "writing the statistics")
+        for path, arr, chunks, blocks in encoded:
+            if path in f:
+                ds = f[path]
+            else:
+                dims = S.STAT_DIMS.get(path.rsplit("/", 1)[1]) or S.input_dims(arr.ndim)
+                ds = _dims(f.create_dataset(path, arr.shape, dtype=arr.dtype, chunks=chunks, compression="gzip",
+                                            compression_opts=COMPRESSION_LEVEL, shuffle=True), dims)
+            for offset, data in blocks:
+                ds.id.write_direct_chunk(offset, data, filter_mask=0)
 
-    def _write_state(self, n_done: int) -> None:
-        """Statistics into the spare slot, flush, then point to it: an interruption at any
-        moment leaves the previous complete slot in place."""
-        f, slot = self.file, 1 - self.slot
-        for meta, st in zip(self.layers, self.stats):
-            sg = f[S.stats_group(meta.index, slot)]
-            for name, arr in st.arrays.items():
-                sg[name][...] = arr
-        f[S.INPUT][S.I_EVENT_SUM][...] = self.event_sum
-        f[S.INPUT][S.I_ACTIVE][...] = self.active
-        f.flush()
-        f.attrs[S.A_SLOT] = slot
-        f.attrs[S.A_DONE] = n_done
-        f.flush()
-        self.slot, self.n_done = slot, n_done
+    def checkpoint(self) -> None:
+        """Statistics and progress into the spare slot, flushed, then named valid."""
+        if self.file is None or not self.started or self.failed:
+            return
+        slot = 1 - self.slot if self.slot in (0, 1) else 0
+        with self._io("a checkpoint"):
+            self._write_stats(slot)
+            self.file.flush()
+            self.file.attrs[S.A_SLOT] = slot
+            self.file.attrs[S.A_DONE] = self.n_done
+            self.file.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
+            self.file.flush()
+        self.slot = slot
+        self._last_checkpoint = time.monotonic()
 
-    # -- resume and end ---------------------------------------------------------------
+    # -- resume ------------------------------------------------------------------------
     def resume(self) -> None:
-        """Reopen an incomplete recording of the same plan and load its statistics."""
-        from recorder.reader import open_recording
+        """Reopen the partial file of the same plan at its last checkpoint."""
+        from recorder.reader import RecordingFormatError, open_recording
 
-        with open_recording(self.path) as rec:
+        if not self.partial.exists():
+            there = f"{self.path.name} exists, but " if self.path.exists() else ""
+            raise RecorderError(f"{self.path}: {there}there is no interrupted recording {self.partial.name} to "
+                                "continue; record without --resume (with --overwrite to replace a file)")
+        try:
+            rec = open_recording(self.partial)
+        except RecordingFormatError as exc:
+            raise RecorderError(f"cannot resume: {exc}; start again with --overwrite") from None
+        with rec:
             if rec.complete:
-                raise RecorderError(f"{self.path}: the recording is already complete; nothing to resume")
+                self._publish()
+                raise _AlreadyComplete()
             mismatch = [what for what, mine, theirs in (("model", self.model_info, rec.model),
                                                          ("data", self.data_info, rec.data),
                                                          ("settings", self.settings, rec.settings))
                         if _json(mine) != _json(theirs)]
             if mismatch or rec.n_total != self.n_total:
-                raise RecorderError(f"{self.path}: cannot resume, the {', '.join(mismatch) or 'sample count'} "
-                                    "differ from this run's; use the same command line as the interrupted run")
-        f = self.file = open_for_writing(self.path, "r+")
-        self.n_done, self.slot = int(f.attrs[S.A_DONE]), int(f.attrs[S.A_SLOT])
+                details = _difference(self.settings, rec.settings) if mismatch == ["settings"] else ""
+                raise RecorderError(f"{self.partial}: cannot resume, the {', '.join(mismatch) or 'sample count'} "
+                                    f"differ from this run's{details}; use the same command line as the interrupted run")
+        _catch_file_size_signal()
+        f = self.file = open_h5(self.partial, create=False)
+        self.slot = int(f.attrs[S.A_SLOT])
+        self.shares_done = json.loads(f.attrs[S.A_SHARES_DONE]) if self.slot >= 0 else [0] * len(self.shares)
         if S.LAYERS not in f:
             return  # interrupted before the first batch: start() will lay it out
         self.layers = []
@@ -256,60 +510,150 @@ class RecordingWriter:
                       "decay_input": bool(lg.attrs[S.L_DECAY])}
             self.layers.append(LayerMeta(int(lg.attrs[S.L_INDEX]), str(lg.attrs[S.L_NAME]), str(lg.attrs[S.L_CLASS]),
                                          params, tuple(int(v) for v in lg.attrs[S.L_SHAPE])))
-        self.stats = []
-        for meta in self.layers:
-            st = LayerStats(self.T, meta.shape, meta.params["v_threshold"], self.spec)
-            sg = f[S.stats_group(meta.index, self.slot)]
+        self.stats = [LayerStats(self.T, m.shape, m.params["v_threshold"], self.spec) for m in self.layers]
+        if self.slot < 0:
+            return  # interrupted before the first checkpoint: everything starts again at zero
+        for meta, st in zip(self.layers, self.stats):
+            group = f[S.checkpoint_layer(self.slot, meta.index)]
             for name in st.arrays:
-                st.arrays[name] = sg[name][...]
-            self.stats.append(st)
-        self.event_sum = f[S.INPUT][S.I_EVENT_SUM][...]
-        self.active = f[S.INPUT][S.I_ACTIVE][...]
+                st.arrays[name] = group[name][...]
+        group = f[S.checkpoint_input(self.slot)]
+        self.event_sum, self.active = group[S.I_EVENT_SUM][...], group[S.I_ACTIVE][...]
 
-    @property
-    def started(self) -> bool:
-        return self.file is not None and S.LAYERS in self.file
+    def ensure_input_shape(self, input_shape: tuple[int, ...]) -> None:
+        """After a resume from before the first checkpoint, the input sums start at zero."""
+        if self.event_sum is None:
+            self.event_sum = np.zeros(input_shape, np.float64)
+            self.active = np.zeros(input_shape, np.int64)
 
-    def close(self, complete: bool) -> None:
-        """Close the file; a complete recording is then compacted (see `compact`)."""
+    # -- the end -----------------------------------------------------------------------
+    def finish(self) -> Path:
+        """Write the final statistics, verify everything, mark complete and publish the file
+        under its name (atomically replacing an older one)."""
+        if self.n_done != self.n_total:
+            raise RecorderError(f"{self.partial.name}: {self.n_done} of {self.n_total} samples recorded; not finished")
+        f = self.file
+        with self._io("the final statistics"):
+            if not self.started:
+                raise RecorderError(f"{self.partial.name}: nothing was recorded")
+            self._write_stats(None)
+            f.flush()
+        with self._io("the verification"):
+            self._verify()
+            for slot in (0, 1):
+                if S.checkpoint_group(slot) in f:
+                    del f[S.checkpoint_group(slot)]
+            f.attrs[S.A_DONE] = self.n_done
+            f.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
+            f.attrs[S.A_SLOT] = -1
+            f.attrs[S.A_COMPLETE] = True
+            f.flush()
+            unused = int(f.id.get_freespace())
+            f.close()
+        self.file = None
+        size = os.path.getsize(self.partial)
+        if unused > DEAD_SPACE_COMPACT * size:
+            compact(self.partial)
+        return self._publish()
+
+    def _verify(self) -> None:
+        """Read back what the file holds and compare it with what was meant: statistics with
+        memory, raw chunks with their CRC-32s, and the progress counters."""
+        f = self.file
+        for group, arrays in self._stat_arrays(None):
+            for name, arr in arrays.items():
+                back = f[f"{group}/{name}"][...]
+                if back.dtype != arr.dtype or back.shape != arr.shape or back.tobytes() != arr.tobytes():
+                    raise RecorderError(f"{group}/{name} reads back differently from what was written; the storage "
+                                        "is failing, the file stays incomplete")
+        labels = f[S.SAMPLES][S.S_LABEL][...]
+        if (labels < 0).any():
+            raise RecorderError(f"{int((labels < 0).sum())} samples have no label written; the file stays incomplete")
+        for kinds_group in [f[S.layer_group(m.index)][S.RAW] for m in self.layers if S.RAW in f[S.layer_group(m.index)]] \
+                + ([f[S.RAW_INPUT]] if S.RAW_INPUT in f else []):
+            crcs = kinds_group[S.R_CRC][...]
+            kinds = list(kinds_group[S.R_CRC].attrs[S.A_KINDS])
+            for column, kind in enumerate(kinds):
+                ds = kinds_group[kind]
+                for row in range(ds.shape[0]):
+                    _, data = ds.id.read_direct_chunk((row,) + (0,) * (ds.ndim - 1))
+                    if zlib.crc32(data) != int(crcs[row, column]):
+                        raise RecorderError(f"{ds.name} row {row} does not match its CRC-32; the storage is failing, "
+                                            "the file stays incomplete")
+
+    def _publish(self) -> Path:
+        fd = os.open(self.partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(self.partial, self.path)
+        _fsync_dir(self.path.parent)
+        return self.path
+
+    def abort(self, error: BaseException | None = None) -> None:
+        """After an error or interruption: checkpoint what is finished (unless writing is
+        what failed), then close. The partial file stays, readable and incomplete; a
+        DiskFullError `error` learns how many samples it keeps."""
         if self.file is None:
             return
-        done = bool(complete and self.n_done == self.n_total)
         try:
-            self.file.attrs[S.A_COMPLETE] = done
-            self.file.flush()
+            if not self.failed and self.started:
+                try:
+                    self.checkpoint()
+                except RecorderError:
+                    pass  # the last good checkpoint stays valid
         finally:
-            self.file.close()
+            if isinstance(error, DiskFullError):
+                error.saved = self._saved_samples()
+            try:
+                self.file.close()
+            except (OSError, RuntimeError):
+                pass
             self.file = None
-        if done:
-            compact(self.path)
+
+    def discard(self) -> None:
+        """Remove the partial file of a run that recorded nothing."""
+        self.partial.unlink(missing_ok=True)
+
+
+class _AlreadyComplete(Exception):
+    """A resumed partial file was complete already; it has been published."""
+
+
+def _difference(mine: dict, theirs: dict) -> str:
+    keys = sorted(k for k in set(mine) | set(theirs) if _json(mine.get(k)) != _json(theirs.get(k)))
+    return f" ({', '.join(f'{k}: {theirs.get(k)} then, {mine.get(k)} now' for k in keys[:3])})" if keys else ""
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _catch_file_size_signal() -> None:
+    """A process over its file-size limit gets SIGXFSZ, which kills it by default; ignored,
+    the write fails with EFBIG and the recording stops with a clear error instead."""
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
 def compact(path: Path) -> None:
-    """Rewrite a complete recording without its stale statistics slot and with every
-    dataset compressed (they no longer need in-place updates), then replace it atomically."""
-    tmp = path.with_name(f".{path.name}.compact.tmp")
+    """Rewrite a finished file without the space its checkpoints left unused, atomically."""
+    tmp = path.with_name(f".{path.name}.compact")
     try:
         with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
             dst.attrs.update(dict(src.attrs))
-            stale = S.STATS.format(slot=1 - int(src.attrs[S.A_SLOT]))
-
-            def copy(group_src: h5py.Group, group_dst: h5py.Group) -> None:
-                for key, obj in group_src.items():
-                    if key == stale:
-                        continue
-                    if isinstance(obj, h5py.Group):
-                        sub = group_dst.create_group(key)
-                        sub.attrs.update(dict(obj.attrs))
-                        copy(obj, sub)
-                    elif obj.compression is None and obj.size > 64:
-                        ds = group_dst.create_dataset(key, data=obj[...], **COMPRESSION)
-                        ds.attrs.update(dict(obj.attrs))
-                    else:
-                        group_src.copy(obj, group_dst, name=key)
-
-            copy(src, dst)
+            for key in src:
+                src.copy(src[key], dst, name=key)
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)

@@ -16,3 +16,15 @@ def nmnist_dir() -> Path:
     if not (NMNIST / "Train").is_dir() or not (NMNIST / "Test").is_dir():
         pytest.fail(f"real N-MNIST data not found at {NMNIST}; set NMNIST_DIR or provide ../shared/data/nmnist-small")
     return NMNIST
+
+
+def write_aedat4(path: Path, t, x, y, p, camera: str, size: tuple[int, int]) -> Path:
+    """A real AEDAT4 file written by dv-processing (iniVation's own library)."""
+    dv = pytest.importorskip("dv_processing")
+    writer = dv.io.MonoCameraWriter(str(path), dv.io.MonoCameraWriter.EventOnlyConfig(camera, size))
+    store = dv.EventStore()
+    for row in zip(t, x, y, p):
+        store.push_back(int(row[0]), int(row[1]), int(row[2]), bool(row[3]))
+    writer.writeEvents(store)
+    del writer  # closes the file
+    return path

@@ -21,6 +21,7 @@ from analysis.tables import (AnalysisSettings, channel_ptd, channel_variance, gh
 from models.train import main as train_main
 from recorder.cli import main as record_main
 from recorder.recorder import Recorder
+from recorder.schema import partial_path
 from recorder.writer import RawPlan
 from test_recorder import frames, record, tiny_model
 
@@ -99,6 +100,7 @@ def test_incomplete_recordings_warn_or_are_refused(tmp_path, capsys):
                       model_info={"arch": model.ARCH, "arch_args": model.arch_args}) as rec:
             rec.record_batch(x[:, :3], np.zeros(3, int), [0, 1, 2])
             raise KeyboardInterrupt
+    path = partial_path(path)  # an interrupted recording keeps its .partial name
     with pytest.warns(IncompleteRecordingWarning):
         run = load_run(path)
     assert run.n_samples == 3 and run.warnings
@@ -106,7 +108,7 @@ def test_incomplete_recordings_warn_or_are_refused(tmp_path, capsys):
         load_run(path, strict=True)
     code = report_main(["report", str(path), "--out", str(tmp_path / "r"), "--no-progress", "--formats", "svg"])
     err = capsys.readouterr().err
-    assert code == 0 and "warning: cut.h5 is an incomplete recording (3 of 6 samples)" in err
+    assert code == 0 and "warning: cut.h5.partial is an incomplete recording (3 of 6 samples)" in err
     assert "**Warning:**" in (tmp_path / "r" / "index.md").read_text()
     assert report_main(["report", str(path), "--out", str(tmp_path / "s"), "--strict", "--no-progress"]) == 2
 

@@ -128,7 +128,8 @@ def test_inspect_records_a_checkpoint(tmp_path):
     (b"not a checkpoint at all", "not a readable PyTorch checkpoint"),
     ("wrong_arch", "does not match the model"),
 ])
-def test_inspect_bad_checkpoints(tmp_path, content, message):
+def test_inspect_bad_checkpoints(tmp_path, monkeypatch, content, message):
+    monkeypatch.setenv("SNNR_SERVER_ROOTS", str(tmp_path))
     path = tmp_path / "x.pt"
     if content == "wrong_arch":
         from models.checkpoint import save_checkpoint
@@ -152,7 +153,7 @@ def test_inspect_missing_data_folder():
     at = app("views/inspect.py")
     at.text_input(key="ckpt_path").set_value(str(REPO / "sample_runs" / "asa1.pt"))
     at.radio(key="data_source").set_value("folder on the server").run()
-    at.text_input(key="data_folder").set_value("/no/such/folder")
+    at.text_input(key="data_folder").set_value(str(REPO / "sample_runs" / "no-such-folder"))
     at.button(key="record_button").click().run()
     assert "does not exist on the server" in at.error[0].value
 
@@ -165,9 +166,10 @@ def test_sessions_do_not_see_each_others_runs():
     assert "session_runs" not in second.session_state and "upload_dir" not in second.session_state
 
 
-def test_inspect_takes_an_authors_file_as_saved_by_their_code():
+def test_inspect_takes_an_authors_file_as_saved_by_their_code(monkeypatch):
     """The Inspect page names what it detected, records in their batch mode, and the
     Overview states the mask mode and batch size of the recording."""
+    monkeypatch.setenv("SNNR_SERVER_ROOTS", str(REPO / "tests" / "data" / "authors"))
     at = app("views/inspect.py")
     at.text_input(key="ckpt_path").set_value(
         str(REPO / "tests" / "data" / "authors" / "sj-0.0.0.0.12" / "a_asa_r1.pth")).run()
@@ -191,3 +193,25 @@ def test_inspect_takes_an_authors_file_as_saved_by_their_code():
         str(REPO / "tests" / "data" / "authors" / "sj-0.0.0.0.12" / "b_asa.pth")).run()
     at.radio(key="ckpt_mask").set_value("sample").run()
     assert "authors' arch B (models/Net2.py)" in at.info[0].value and "ASA masks per sample" in at.info[0].value
+
+
+@pytest.mark.parametrize("path", ["/etc/shadow", "/etc/no-such-file", "../../../etc/passwd", "/proc/self/environ"])
+def test_server_paths_stay_inside_the_allowed_roots(path):
+    """A path outside the roots gets the same answer whether or not it exists, so nothing
+    about the server's files leaks; nothing there is read."""
+    at = app("views/inspect.py")
+    at.text_input(key="ckpt_path").set_value(path).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("checkpoint path refused: the dashboard reads only inside")
+    at.radio(key="data_source").set_value("folder on the server").run()
+    at.text_input(key="ckpt_path").set_value(str(REPO / "sample_runs" / "asa1.pt"))
+    at.text_input(key="data_folder").set_value("/etc")
+    at.button(key="record_button").click().run()
+    assert "data folder path refused" in at.error[0].value
+
+
+def test_server_paths_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("SNNR_SERVER_PATHS", "off")
+    at = app("views/inspect.py", ckpt_path=str(REPO / "sample_runs" / "asa1.pt"))  # e.g. from an old session
+    assert at.text_input(key="ckpt_path").disabled
+    assert "paths on the server are switched off here" in at.error[0].value

@@ -12,6 +12,7 @@ from models.neurons import paper_lif
 from models.registry import build_model
 from recorder.adapters import RecorderError
 from recorder.reader import open_recording
+from recorder.schema import partial_path
 from recorder.recorder import Recorder
 from recorder.stats import HistogramSpec
 from recorder.writer import RawPlan
@@ -279,10 +280,12 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
                 if start == 6:
                     raise Stop()
                 rec.record_batch(x[:, start:start + 2], np.arange(start, start + 2) % 3, list(range(start, start + 2)))
-    with open_recording(path) as cut:
+    assert not path.exists()  # only a complete recording carries the name
+    with open_recording(partial_path(path)) as cut:  # the error checkpointed every finished batch
         assert not cut.complete and cut.n_done == 6 and cut.raw_count() == 2
     record(model, path, x, batch=2, raw=[0, 5, 9], resume=True)
     assert_same_recording(tmp_path / "full.h5", path)
+    assert not partial_path(path).exists()
 
 
 def test_cpu_kernel_equals_pytorch_path():

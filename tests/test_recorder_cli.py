@@ -16,6 +16,7 @@ from models.checkpoint import save_checkpoint
 from models.registry import build_model
 from recorder.cli import main
 from recorder.reader import open_recording
+from recorder.schema import partial_path
 from test_recorder import assert_same_recording
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,23 +72,28 @@ def test_cli_shards_merge_and_resume(nmnist_dir, nmnist_checkpoint, tmp_path, ca
     assert_same_recording(tmp_path / "full.h5", tmp_path / "m.h5")
 
 
-def test_kill_9_leaves_a_readable_file_that_resumes(nmnist_dir, nmnist_checkpoint, tmp_path, capsys):
+@pytest.mark.parametrize("every,saved", [("0", 8), ("60", 0)])
+def test_kill_9_leaves_a_readable_file_that_resumes(nmnist_dir, nmnist_checkpoint, tmp_path, capsys, every, saved):
+    """kill -9 after two batches: with a checkpoint after every batch the partial file keeps
+    8 samples; with the default 60 s none was due, so it keeps 0 (the documented bound);
+    either way it reads as incomplete and --resume finishes it bit-identically."""
     out = tmp_path / "k.h5"
     marker = tmp_path / "two_batches_done"
     script = f"""
 import sys, time
 sys.path[:0] = [{str(REPO)!r}]
 import recorder.writer as w
-original = w.RecordingWriter._write_state
-def slow(self, n_done):
-    original(self, n_done)
-    if n_done == 8:
+original = w.RecordingWriter.advance
+def slow(self, share, count):
+    original(self, share, count)
+    if self.n_done == 8:
         open({str(marker)!r}, "w").close()
         time.sleep(60)
-w.RecordingWriter._write_state = slow
+w.RecordingWriter.advance = slow
 from recorder.cli import main
 main(["record", "--checkpoint", {str(nmnist_checkpoint)!r}, "--data", {str(nmnist_dir)!r}, "--out", {str(out)!r},
-      "--max-samples", "16", "--raw-indices", "1", "10", "--batch-size", "4", "--no-progress"])
+      "--max-samples", "16", "--raw-indices", "1", "10", "--batch-size", "4", "--no-progress",
+      "--checkpoint-seconds", {every!r}])
 """
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
     try:
@@ -100,12 +106,17 @@ main(["record", "--checkpoint", {str(nmnist_checkpoint)!r}, "--data", {str(nmnis
     finally:
         if proc.poll() is None:
             proc.kill()
-    with open_recording(out) as rec:
-        assert not rec.complete and rec.n_done == 8 and rec.raw_count() == 1
-    code, text, _ = run(capsys, "info", out)
+    assert not out.exists()
+    with open_recording(partial_path(out)) as rec:
+        assert not rec.complete and rec.n_done == saved and rec.raw_count() == (1 if saved else 0)
+    code, text, _ = run(capsys, "info", partial_path(out))
     assert code == 0 and "INCOMPLETE" in text
+    code, _, err = run(capsys, "info", out)
+    assert code == 2 and "interrupted recording of it is at k.h5.partial" in err
     common = ["--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--max-samples", "16", "--raw-indices", "1", "10",
               "--batch-size", "4", "--no-progress"]
+    code, _, err = run(capsys, "record", *common, "--out", out)
+    assert code == 2 and "pass --resume to continue it" in err
     assert run(capsys, "record", *common, "--out", out, "--resume")[0] == 0
     assert run(capsys, "record", *common, "--out", tmp_path / "full.h5")[0] == 0
     assert_same_recording(tmp_path / "full.h5", out)
@@ -154,7 +165,11 @@ def test_foreign_corrupt_and_unknown_version_files(nmnist_dir, nmnist_checkpoint
                           (tmp_path / "none.h5", "does not exist")):
         code, _, err = run(capsys, "info", path)
         assert code == 2 and message in err and err.count("\n") == 1, err
+    code, _, err = run(capsys, "record", "--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--out", foreign,
+                       "--resume", "--no-progress")
+    assert code == 2 and "foreign.h5 exists, but there is no interrupted recording foreign.h5.partial" in err
     for path, message in ((foreign, "not a recording of this tool"), (corrupt, "not a readable HDF5 file")):
+        partial_path(path).write_bytes(path.read_bytes())
         code, _, err = run(capsys, "record", "--checkpoint", nmnist_checkpoint, "--data", nmnist_dir, "--out", path,
                             "--resume", "--no-progress")
         assert code == 2 and message in err, err

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 
 from recorder import schema
 from recorder.reader import open_recording
@@ -31,10 +32,11 @@ def layout(path):
     return out
 
 
-def test_stored_version_1_file_reads():
-    with open_recording(DATA / "recording_v1.h5") as rec:
+@pytest.mark.parametrize("version", [1, 2])
+def test_stored_file_of_every_version_reads(version):
+    with open_recording(DATA / f"recording_v{version}.h5") as rec:
         assert rec.complete and rec.n_done == rec.n_total == 6 and rec.T == 4
-        assert int(rec.file.attrs["format_version"]) == 1
+        assert int(rec.file.attrs["format_version"]) == version
         assert [l.name for l in rec.layers] == ["blocks.0.lif", "blocks.1.lif", "blocks.2.lif", "lif_fc1", "lif_fc2"]
         assert rec.labels().tolist() == [0, 0, 1, 1, 2, 2]
         per_sample = rec.sample_spike_counts()
@@ -51,9 +53,9 @@ def test_stored_version_1_file_reads():
         assert rec.raw_input().shape == (2, 4, 2, 16, 16)
 
 
-def test_writer_still_writes_the_version_1_layout(tmp_path):
-    from data.make_recording_v1 import write
+def test_writer_still_writes_the_version_2_layout(tmp_path):
+    from data.make_recording_v2 import write
 
     fresh = write(tmp_path / "fresh.h5")
-    assert schema.FORMAT_VERSION == 1
-    assert layout(fresh) == layout(DATA / "recording_v1.h5")
+    assert schema.FORMAT_VERSION == 2
+    assert layout(fresh) == layout(DATA / "recording_v2.h5")

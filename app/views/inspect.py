@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import runs as R
 from app import ui
+from app.paths import allowed_roots, resolve_server_path, server_paths_enabled
 from app.uploads import UploadError, sanitize, save_upload, session_dir
 from recorder.api import RecordSettings, load_model, record
 
@@ -16,7 +17,9 @@ st.write("Upload a checkpoint written by `python -m models.train`, or a file of 
          "(BICLab/ASA-SNN, arch A, B, C or D, saved by their training as it is: no renaming). Files load with "
          "`torch.load(weights_only=True)`: pickled code is refused, never run.")
 upload = st.file_uploader("checkpoint (.pt, .pth)", type=["pt", "pth", "tar"], key="ckpt_upload")
-server_path = st.text_input("... or the path of a checkpoint on the server", key="ckpt_path")
+server_path = st.text_input("... or the path of a checkpoint on the server", key="ckpt_path",
+                            help="inside the allowed folders: " + ", ".join(str(r) for r in allowed_roots()),
+                            disabled=not server_paths_enabled())
 
 with st.expander("What an authors' file does not say", expanded=False):
     c1, c2, c3 = st.columns(3)
@@ -40,7 +43,7 @@ def checkpoint_path() -> Path | None:
                                                                           session_dir(), "checkpoints"))
         return st.session_state["ckpt_saved"][1]
     if server_path:
-        path = Path(server_path)
+        path = resolve_server_path(server_path, "checkpoint")
         if not path.is_file():
             raise UploadError(f"checkpoint {server_path} does not exist on the server")
         return path
@@ -62,8 +65,8 @@ with ui.readable_errors():
 
 source = st.radio("data", ["shipped synthetic set", "folder on the server", "uploaded .npz of events"],
                   horizontal=True, key="data_source")
-folder = st.text_input("data folder (class sub-folders, e.g. ../shared/data/nmnist-small)", key="data_folder") \
-    if source == "folder on the server" else ""
+folder = st.text_input("data folder (class sub-folders, e.g. ../shared/data/nmnist-small)", key="data_folder",
+                       disabled=not server_paths_enabled()) if source == "folder on the server" else ""
 events = st.file_uploader("events (.npz with t, x, y, p, width, height)", type=["npz"], key="npz_upload") \
     if source == "uploaded .npz of events" else None
 max_samples = st.number_input("at most this many samples", 1, 100000, 100, key="max_samples")
@@ -80,9 +83,10 @@ if st.button("Record", type="primary", key="record_button"):
         if source == "shipped synthetic set":
             options.update(data="synthetic", synthetic_per_class=10, synthetic_seed=1000)
         elif source == "folder on the server":
-            if not folder or not Path(folder).is_dir():
+            data_folder = resolve_server_path(folder, "data folder") if folder else None
+            if data_folder is None or not data_folder.is_dir():
                 raise UploadError(f"data folder {folder or '(empty)'} does not exist on the server")
-            options["data"] = folder
+            options["data"] = str(data_folder)
         else:
             if events is None:
                 raise UploadError("upload an .npz of events first")
@@ -91,7 +95,7 @@ if st.button("Record", type="primary", key="record_button"):
         settings = dataclasses.replace(base_settings(ckpt), **options)
         bar = st.progress(0.0, text="recording ...")
         out = record(settings, progress=lambda done, total: bar.progress(done / total, text=f"recorded {done} of {total}"),
-                     loaded=loaded)
+                     loaded=loaded, warn=st.warning)
         R.add_session_run(sanitize(name).removesuffix(".h5"), out)
         bar.progress(1.0, text="done")
         st.success(f"recorded {out.name}: choose run '{sanitize(name)}' in the sidebar of any page")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from events.limits import check_limit
 from events.types import EventFileError, EventStream, make_stream
 
 MAGIC = b"#!AER-DAT2.0"
@@ -33,6 +34,7 @@ def split_header(data: bytes) -> int:
 
 
 def read(path: Path, sensor_size: tuple[int, int] | None = None) -> EventStream:
+    check_limit("events", Path(path).stat().st_size / RECORD.itemsize, f"{path}: its size implies")
     data = Path(path).read_bytes()
     if not data.startswith(MAGIC):
         raise EventFileError(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from events.limits import check_limit
 from events.types import EventFileError, EventStream, make_stream
 
 MAGIC = b"#!AER-DAT3.1"
@@ -31,6 +32,7 @@ KNOWN_SENSORS = {b"DVS128": (128, 128), b"DAVIS240": (240, 180), b"DAVIS346": (3
 
 
 def read(path: Path, sensor_size: tuple[int, int] | None = None) -> EventStream:
+    check_limit("events", Path(path).stat().st_size / POLARITY_EVENT.itemsize, f"{path}: its size implies")
     data = Path(path).read_bytes()
     if not data.startswith(MAGIC):
         raise EventFileError(f"{path}: not an AEDAT 3.1 file (first line {data[:16]!r})")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from events.limits import check_limit
 from events.types import EventFileError, EventStream, make_stream
 
 SENSOR_SIZE = (34, 34)  # (width, height)
@@ -17,6 +18,7 @@ BYTES_PER_EVENT = 5
 
 
 def read(path: Path, sensor_size: tuple[int, int] | None = None) -> EventStream:
+    check_limit("events", Path(path).stat().st_size / BYTES_PER_EVENT, f"{path}: its size implies")
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size % BYTES_PER_EVENT:
         raise EventFileError(

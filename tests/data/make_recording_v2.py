@@ -1,6 +1,6 @@
-"""Writes tests/data/recording_v1.h5, the stored small file of recording format version 1.
+"""Writes tests/data/recording_v2.h5, the stored small file of recording format version 2.
 
-Run from the repository root: .venv/bin/python tests/data/make_recording_v1.py
+Run from the repository root: .venv/bin/python tests/data/make_recording_v2.py
 A released format version's file is never regenerated: the tests read it to prove that
 readers still accept it. Write a new file (and a new script) for a new version.
 """
@@ -16,7 +16,7 @@ from recorder.recorder import Recorder
 from recorder.stats import HistogramSpec
 from recorder.writer import RawPlan
 
-OUT = Path(__file__).with_name("recording_v1.h5")
+OUT = Path(__file__).with_name("recording_v2.h5")
 
 
 def write(path: Path = OUT) -> Path:
@@ -31,7 +31,7 @@ def write(path: Path = OUT) -> Path:
                   model_info={"arch": model.ARCH, "arch_args": model.arch_args},
                   data_info={"source": "synthetic", "seed": 11, "T": 4, "dt_ms": 75.0, "size": [16, 16],
                              "n_samples": 6, "classes": data.classes},
-                  overwrite=True) as rec:
+                  overwrite=True, batch_size=3) as rec:
         for start in (0, 3):
             idx = list(range(start, start + 3))
             rec.record_batch(x[:, idx], data.labels[idx], idx)

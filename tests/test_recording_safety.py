@@ -1,0 +1,142 @@
+"""Nothing lost, nothing lied about: a full disk, a failing write and a failed overwrite never
+leave a wrong recording, and a run on a full disk ends with one line, not a crash."""
+
+import errno
+import hashlib
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recorder.adapters import RecorderError
+from recorder.reader import open_recording
+from recorder.recorder import Recorder
+from recorder.schema import partial_path
+from test_recorder import assert_same_recording, frames, record, tiny_model
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKPOINT = REPO / "sample_runs" / "vanilla.pt"
+COMMAND = [sys.executable, "-m", "recorder", "record", "--checkpoint", str(CHECKPOINT), "--data", "synthetic",
+           "--synthetic-per-class", "12", "--batch-size", "8", "--no-progress"]
+SMALL = 12 * 2**20
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """(folder, limit): a 12 MB tmpfs where the tests may mount one (as root), else an
+    ordinary folder and a 12 MB file-size limit (RLIMIT_FSIZE) for the recording process."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)],
+                             capture_output=True).returncode == 0
+    try:
+        yield mnt, (None if mounted else SMALL)
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def run_limited(args, limit):
+    def preexec():
+        if limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return subprocess.run(COMMAND + [str(a) for a in args], cwd=REPO, capture_output=True, text=True,
+                          preexec_fn=preexec, timeout=600)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_full_disk_stops_cleanly_keeps_the_old_file_and_resumes_bit_identically(small_disk, tmp_path):
+    folder, limit = small_disk
+    out = folder / "r.h5"
+    first = run_limited(["--out", out], limit)  # statistics only: fits
+    assert first.returncode == 0, first.stderr
+    old = digest(out)
+    proc = run_limited(["--out", out, "--overwrite", "--raw-fraction", "0.25"], limit)  # raw tensors: do not fit
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])  # not 139 (segfault) or 135
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: disk full"), proc.stderr
+    assert "h5py" not in proc.stderr and "Traceback" not in proc.stderr
+    assert digest(out) == old  # the old recording survives the failed overwrite
+    with open_recording(out) as rec:
+        assert rec.complete
+    with open_recording(partial_path(out)) as rec:
+        assert not rec.complete and rec.n_done < rec.n_total
+        saved = rec.n_done
+    assert f"keeps {saved} finished samples" in proc.stderr
+    if limit is None:
+        subprocess.run(["mount", "-o", "remount,size=64m", str(folder)], check=True)
+    resumed = run_limited(["--out", out, "--resume", "--raw-fraction", "0.25"], None)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not partial_path(out).exists()
+    reference = run_limited(["--out", tmp_path / "ref.h5", "--raw-fraction", "0.25"], None)
+    assert reference.returncode == 0, reference.stderr
+    assert_same_recording(tmp_path / "ref.h5", out)
+
+
+def test_a_write_that_fails_unseen_by_the_space_check(tmp_path, monkeypatch):
+    """A disk filled by someone else between the space check and the write: the error is
+    caught where it happens, nothing after it is written, the partial file keeps its last
+    checkpoint and resumes to the same file as an uninterrupted run."""
+    from recorder.writer import RecordingWriter
+
+    model, x = tiny_model(), frames(10, seed=3)
+    record(model, tmp_path / "full.h5", x, batch=2, raw=[1, 4, 8])
+    calls = {"n": 0}
+    original = RecordingWriter._write_chunk
+
+    def failing(ds, row, data):
+        calls["n"] += 1
+        if calls["n"] == 14:  # during the second raw sample (11 chunks each: 5 layers x U, S and the input)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(ds, row, data)
+
+    monkeypatch.setattr(RecordingWriter, "_write_chunk", staticmethod(failing))
+    path = tmp_path / "cut.h5"
+    with pytest.raises(RecorderError, match="disk full while writing raw tensors; cut.h5.partial keeps 0 finished"):
+        record(model, path, x, batch=2, raw=[1, 4, 8], checkpoint_seconds=1e9)
+    monkeypatch.setattr(RecordingWriter, "_write_chunk", staticmethod(original))
+    with open_recording(partial_path(path)) as rec:
+        assert not rec.complete and rec.n_done == 0
+    record(model, path, x, batch=2, raw=[1, 4, 8], resume=True)
+    assert_same_recording(tmp_path / "full.h5", path)
+
+
+def test_failed_overwrite_keeps_the_old_recording(tmp_path):
+    model, x = tiny_model(), frames(6, seed=1)
+    path = record(model, tmp_path / "r.h5", x, batch=3)
+    old = digest(path)
+
+    class Broken(Exception):
+        pass
+
+    with pytest.raises(Broken):
+        with Recorder(model, path, sample_indices=list(range(6)), T=4, overwrite=True) as rec:
+            rec.record_batch(x[:, :3], np.zeros(3, int), [0, 1, 2])
+            raise Broken()
+    assert digest(path) == old
+    with pytest.raises(RecorderError, match="an interrupted recording of r.h5 exists"):
+        record(model, path, x, batch=3)
+    record(model, path, x, batch=3, overwrite=True)  # starts again, then replaces
+    assert not partial_path(path).exists()
+    with open_recording(path) as rec:
+        assert rec.complete and rec.n_done == 6
+
+
+def test_resume_with_another_batch_size_is_refused(tmp_path):
+    model, x = tiny_model(), frames(6, seed=2)
+
+    class Stop(Exception):
+        pass
+
+    with pytest.raises(Stop):
+        with Recorder(model, tmp_path / "r.h5", sample_indices=list(range(6)), T=4, batch_size=2) as rec:
+            rec.record_batch(x[:, :2], np.zeros(2, int), [0, 1])
+            raise Stop()
+    with pytest.raises(RecorderError, match="batch_size: 2 then, 3 now"):
+        record(model, tmp_path / "r.h5", x, batch=3, batch_size=3, resume=True)
+    record(model, tmp_path / "r.h5", x, batch=2, batch_size=2, resume=True)
