@@ -63,8 +63,7 @@ def make_stream(t, x, y, p, width: int, height: int, source: str = "<array>") ->
         if a.dtype.kind not in "iub":
             raise EventFileError(f"{source}: field {name} must hold integers, got dtype {a.dtype}")
     if len(t):
-        _check_range(source, "x", x, width)
-        _check_range(source, "y", y, height)
+        _check_ranges(source, x, y, width, height)
         if p.dtype.kind != "b" and (p.min() < 0 or p.max() > 1):
             raise EventFileError(
                 f"{source}: polarity must be 0 (OFF) or 1 (ON), found values "
@@ -84,11 +83,15 @@ def make_stream(t, x, y, p, width: int, height: int, source: str = "<array>") ->
     return EventStream(events=events, width=int(width), height=int(height), source=source)
 
 
-def _check_range(source: str, name: str, values: np.ndarray, size: int) -> None:
-    low, high = int(values.min()), int(values.max())
-    if low < 0 or high >= size:
-        bad = int(np.argmax((values < 0) | (values >= size)))
-        raise EventFileError(
-            f"{source}: {name} coordinate {int(values[bad])} at event {bad} is outside the "
-            f"sensor (0..{size - 1}); check the sensor size or the file format"
-        )
+def _check_ranges(source: str, x: np.ndarray, y: np.ndarray, width: int, height: int) -> None:
+    """Coordinates inside the sensor; the error names --sensor-size with the smallest size
+    that would hold the file's events."""
+    for name, values, size in (("x", x, width), ("y", y, height)):
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or high >= size:
+            bad = int(np.argmax((values < 0) | (values >= size)))
+            need = (max(width, int(x.max()) + 1), max(height, int(y.max()) + 1))
+            raise EventFileError(
+                f"{source}: {name} coordinate {int(values[bad])} at event {bad} is outside the {width} x {height} "
+                f"sensor (0..{size - 1}); if the recording comes from a larger sensor, give its size with "
+                f"--sensor-size W H (at least --sensor-size {need[0]} {need[1]}, e.g. 128 128 for a DVS128)")

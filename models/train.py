@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from events.dataset import EventFolderDataset, has_split, materialize
+from events.dataset import EventFolderDataset, has_split, materialize, split_by_recording
 from events.frames import FrameSettings
 from events.limits import check_limit
 from events.synthetic import SyntheticSettings, synthetic_frames
@@ -47,7 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--attention", default="none", choices=list(KINDS))
     p.add_argument("--reduction", type=int, default=1, help="ASA-1 temporal reduction r")
     p.add_argument("--T", type=int, default=10, help="timesteps (frames per sample)")
-    p.add_argument("--dt-ms", type=float, default=30.0, help="frame length in ms (t_lat = T x dt)")
+    p.add_argument("--dt-ms", type=float, default=None, help="frame length in ms (t_lat = T x dt; default 30, or "
+                   "--window-ms / T)")
+    p.add_argument("--window-ms", type=float, default=None,
+                   help="cut every recording into windows of this length (= T x dt), each a sample; windows never "
+                        "cross recordings, and held-out recordings are held out whole")
+    p.add_argument("--stride-ms", type=float, default=None,
+                   help="start a window every this many ms (default: --window-ms, back to back; implies windows)")
     p.add_argument("--size", type=int, default=None, help="down-sample frames to size x size (default: sensor size)")
     p.add_argument("--sensor-size", type=int, nargs=2, metavar=("W", "H"), help="for event files that do not store it")
     p.add_argument("--widths", type=int, nargs=3, default=None, help="lif_snn3 conv widths (default 64 128 128)")
@@ -69,8 +75,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def load_data(args, frames: FrameSettings) -> tuple[Dataset, Dataset, list[str], dict]:
-    """(train, test, class names, provenance) for --data."""
+def frame_settings(args) -> tuple[FrameSettings, bool]:
+    """(frames, whether recordings are cut into windows) from --T, --dt-ms, --window-ms, --stride-ms."""
+    dt_ms = args.dt_ms
+    if args.window_ms is not None:
+        if not args.window_ms > 0:
+            raise ValueError(f"--window-ms must be > 0, got {args.window_ms}")
+        if dt_ms is not None and abs(args.T * dt_ms - args.window_ms) > 1e-6:
+            raise ValueError(f"--window-ms {args.window_ms:g} must equal T x dt = {args.T} x {dt_ms:g} = "
+                             f"{args.T * dt_ms:g} ms; give one of them")
+        dt_ms = args.window_ms / args.T
+    if args.stride_ms is not None and not args.stride_ms > 0:
+        raise ValueError(f"--stride-ms must be > 0, got {args.stride_ms}")
+    frames = FrameSettings(args.T, 30.0 if dt_ms is None else dt_ms, (args.size, args.size) if args.size else None)
+    return frames, args.window_ms is not None or args.stride_ms is not None
+
+
+def load_data(args, frames: FrameSettings, windows: bool = False) -> tuple[Dataset, Dataset, list[str], dict]:
+    """(train, test, class names, provenance) for --data; without train/test sub-folders the
+    recordings are split (per class, seeded), and windows of one recording stay on one side."""
     if args.data == "synthetic":
         syn = SyntheticSettings()
         train = synthetic_frames(args.synthetic_per_class, args.seed, frames, syn)
@@ -81,20 +104,43 @@ def load_data(args, frames: FrameSettings) -> tuple[Dataset, Dataset, list[str],
     sensor = tuple(args.sensor_size) if args.sensor_size else None
     root = Path(args.data)
     has_splits = has_split(root, args.train_split) and has_split(root, args.test_split)
+    cut = {"windows": windows, "stride_ms": args.stride_ms}
     if has_splits:
-        train = EventFolderDataset(root, frames, args.train_split, sensor, max_per_class=args.max_per_class)
-        test = EventFolderDataset(root, frames, args.test_split, sensor)
+        train = EventFolderDataset(root, frames, args.train_split, sensor, max_per_class=args.max_per_class, **cut)
+        test = EventFolderDataset(root, frames, args.test_split, sensor, **cut)
         if train.classes != test.classes:
             raise EventFileError(f"{root}: train and test class folders differ ({train.classes} vs {test.classes})")
-        classes = train.classes
+        held_out = []
     else:
-        full = EventFolderDataset(root, frames, None, sensor, max_per_class=args.max_per_class)
-        order = np.random.default_rng(args.seed).permutation(len(full))
-        n_test = max(1, int(round(len(full) * args.test_fraction)))
-        train, test, classes = Subset(full, order[n_test:].tolist()), Subset(full, order[:n_test].tolist()), full.classes
+        files = EventFolderDataset(root, frames, None, sensor, max_per_class=args.max_per_class)
+        if not files.labelled:
+            raise EventFileError(f"{root}: event files without class sub-folders have no labels; training needs "
+                                 "one sub-folder per class")
+        train_files, test_files = split_by_recording(files, args.test_fraction, args.seed)
+        train = EventFolderDataset(root, frames, None, sensor, max_per_class=args.max_per_class, recordings=train_files, **cut)
+        test = EventFolderDataset(root, frames, None, sensor, recordings=test_files, **cut)
+        held_out = files.relative(test_files)
     info = {"source": str(root.resolve()), "train_split": args.train_split if has_splits else None,
-            "test_split": args.test_split if has_splits else None, "max_per_class": args.max_per_class}
-    return train, test, classes, info
+            "test_split": args.test_split if has_splits else None, "max_per_class": args.max_per_class,
+            "windows": {"window_ms": frames.window_us / 1e3, "stride_ms": args.stride_ms} if windows else None,
+            "test_recordings": held_out, "train_recordings_count": len(train.recordings),
+            "test_recordings_count": len(test.recordings)}
+    return train, test, train.classes, info
+
+
+def describe_data(train_ds: Dataset, test_ds: Dataset, info: dict, frames: FrameSettings, windows: bool) -> None:
+    """Say, before training, what the samples are: windows or first t_lat of each recording,
+    how many per class, and which recordings are held out."""
+    if not isinstance(train_ds, EventFolderDataset):
+        return
+    unit = f"windows of {frames.window_us / 1e3:g} ms" if windows else f"samples (the first {frames.window_us / 1e3:g} ms of each recording)"
+    split = ("the train/test sub-folders" if info.get("train_split") else
+             f"recordings held out whole per class ({info['test_recordings_count']} test recordings)")
+    print(f"data: {len(train_ds)} training and {len(test_ds)} test {unit}; split by {split}", file=sys.stderr)
+    print("training " + ", ".join(f"{name}: {n}" for name, n in train_ds.per_class().items()), file=sys.stderr)
+    note = train_ds.coverage_note()
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def maybe_in_memory(ds: Dataset, frames_shape: tuple[int, ...], progress: bool) -> Dataset:
@@ -148,7 +194,7 @@ def check_args(args) -> None:
                                  (not args.lr > 0, f"--lr must be > 0, got {args.lr}"),
                                  (not 0 < args.test_fraction < 1, f"--test-fraction must be in (0, 1), got {args.test_fraction}"),
                                  (args.T < 1, f"--T must be at least 1, got {args.T}"),
-                                 (not args.dt_ms > 0, f"--dt-ms must be > 0 ms, got {args.dt_ms}"),
+                                 (args.dt_ms is not None and not args.dt_ms > 0, f"--dt-ms must be > 0 ms, got {args.dt_ms}"),
                                  (args.size is not None and args.size < 1, f"--size must be positive, got {args.size}"))
                 if bad]
     if problems:
@@ -164,12 +210,13 @@ def train(args) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    frames = FrameSettings(args.T, args.dt_ms, (args.size, args.size) if args.size else None)
+    frames, windows = frame_settings(args)
     progress = not args.no_progress
-    train_ds, test_ds, classes, data_info = load_data(args, frames)
+    train_ds, test_ds, classes, data_info = load_data(args, frames, windows)
     if len(train_ds) < 1 or len(test_ds) < 1:
         raise EventFileError(f"{args.data}: {len(train_ds)} training and {len(test_ds)} test samples; training needs "
                              "at least one of each (add recordings, or give a folder with train/ and test/ splits)")
+    describe_data(train_ds, test_ds, data_info, frames, windows)
     sample_shape = tuple(train_ds[0][0].shape)
     train_ds, test_ds = maybe_in_memory(train_ds, sample_shape, progress), maybe_in_memory(test_ds, sample_shape, progress)
     model = build_model(args.arch, **model_args(args, len(classes), sample_shape)).to(device)
@@ -203,7 +250,8 @@ def train(args) -> dict:
     meta = {
         "tool_version": TOOL_VERSION, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "data": {**data_info, "classes": classes},
-        "frames": {"T": frames.T, "dt_ms": frames.dt_ms, "size": list(sample_shape[2:]), "binary": frames.binary},
+        "frames": {"T": frames.T, "dt_ms": frames.dt_ms, "size": list(sample_shape[2:]), "binary": frames.binary,
+                   "windows": data_info.get("windows")},
         "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "loss": args.loss,
                      "seed": args.seed, "device": str(device), "optimizer": "adam+cosine"},
         "metrics": metrics,

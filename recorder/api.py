@@ -45,6 +45,8 @@ class RecordSettings:
     data: str
     out: Path
     split: str = "test"
+    window_ms: float | None = None
+    stride_ms: float | None = None
     T: int | None = None
     dt_ms: float | None = None
     size: tuple[int, ...] | None = None
@@ -78,6 +80,8 @@ class RecordSettings:
         object.__setattr__(self, "out", Path(self.out))
         problems = [message for bad, message in (
             (self.dt_ms is not None and not self.dt_ms > 0, f"--dt-ms must be > 0 ms, got {self.dt_ms}"),
+            (self.window_ms is not None and not self.window_ms > 0, f"--window-ms must be > 0 ms, got {self.window_ms}"),
+            (self.stride_ms is not None and not self.stride_ms > 0, f"--stride-ms must be > 0 ms, got {self.stride_ms}"),
             (self.T is not None and self.T < 1, f"--T must be at least 1, got {self.T}"),
             (self.batch_size < 1, f"--batch-size must be at least 1, got {self.batch_size}"),
             (self.max_samples is not None and self.max_samples < 1, f"--max-samples must be at least 1, got {self.max_samples}"),
@@ -138,24 +142,67 @@ def frame_settings(settings: RecordSettings, model: ZooModel, defaults: dict) ->
     if settings.T is not None and settings.T != T:
         raise RecorderError(f"the checkpoint's model takes T={T} frames; --T {settings.T} does not fit it")
     dt_ms = settings.dt_ms if settings.dt_ms is not None else defaults.get("dt_ms")
+    if dt_ms is None and settings.window_ms is not None:
+        dt_ms = settings.window_ms / T
     if dt_ms is None:
-        raise RecorderError("the checkpoint does not say how long a frame is; give --dt-ms")
+        raise RecorderError("the checkpoint does not say how long a frame is; give --dt-ms (or --window-ms)")
+    if settings.window_ms is not None and abs(T * dt_ms - settings.window_ms) > 1e-6:
+        raise RecorderError(f"--window-ms {settings.window_ms:g} must equal the model's T x dt = {T} x {dt_ms:g} = "
+                            f"{T * dt_ms:g} ms")
     size = _hw(settings.size) or (height, width)
     return FrameSettings(T, float(dt_ms), size, bool(defaults.get("binary", False)))
 
 
-def load_data(settings: RecordSettings, frames: FrameSettings) -> tuple[Dataset, np.ndarray, dict]:
+def choose_recordings(settings: RecordSettings, frames: FrameSettings, trained_on: dict,
+                      class_names: list[str] | None = None) -> tuple[EventFolderDataset, dict]:
+    """The data set to record and why: the named split, the recordings the checkpoint held out
+    from training in this folder, or every file (with a warning when the checkpoint was
+    trained on this folder)."""
+    root = Path(settings.data)
+    sensor = tuple(settings.sensor_size) if settings.sensor_size else None
+    cut = {"windows": settings.window_ms is not None or settings.stride_ms is not None, "stride_ms": settings.stride_ms,
+           "class_names": class_names}
+    same_folder = (isinstance(trained_on, dict) and root.is_dir()
+                   and str(trained_on.get("source")) == str(root.resolve()))
+    held_out = trained_on.get("test_recordings") if same_folder else None
+    warning = None
+    if settings.split != "all" and has_split(root, settings.split):
+        ds = EventFolderDataset(root, frames, settings.split, sensor, **cut)
+        why, split = f"its '{settings.split}' split", settings.split
+    elif settings.split == "test" and held_out:
+        folder = EventFolderDataset(root, frames, None, sensor, class_names=class_names)
+        ds = EventFolderDataset(root, frames, None, sensor, recordings=[folder.root / p for p in held_out], **cut)
+        why, split = f"the {len(held_out)} recordings the checkpoint held out from training", "held-out"
+    else:
+        ds = EventFolderDataset(root, frames, None, sensor, **cut)
+        why = "every recording (--split all)" if settings.split == "all" else \
+            f"every recording (it has no '{settings.split}' sub-folder)"
+        split = None
+        if same_folder:
+            warning = ("the checkpoint was trained on this folder, so these recordings include its training data; "
+                       "record a held-out split (a test/ sub-folder, or the recordings train held out)")
+    info = {"source": str(root.resolve()), "split": split, "classes": ds.classes,
+            "sensor_size": list(settings.sensor_size) if settings.sensor_size else None,
+            "recordings": len(ds.recordings), "chosen": why,
+            "windows": {"window_ms": frames.window_us / 1e3, "stride_ms": settings.stride_ms} if cut["windows"] else None}
+    if ds.label_note:
+        warning = "; ".join(w for w in (warning, ds.label_note) if w)
+    if not ds.labelled:
+        info["labels"] = "none"
+    return ds, {**info, "warning": warning}
+
+
+def load_data(settings: RecordSettings, frames: FrameSettings, trained_on: dict | None = None
+              ) -> tuple[Dataset, np.ndarray, dict]:
     if settings.data == "synthetic":
         syn = SyntheticSettings()
         ds = synthetic_frames(settings.synthetic_per_class, settings.synthetic_seed, frames, syn)
         info = {"source": "synthetic", "seed": settings.synthetic_seed, "per_class": settings.synthetic_per_class,
-                "classes": ds.classes, "sensor_size": [syn.size, syn.size]}
+                "classes": ds.classes, "sensor_size": [syn.size, syn.size], "chosen": "the project's synthetic set"}
         return ds, ds.labels, info
-    root = Path(settings.data)
-    split = settings.split if has_split(root, settings.split) else None
-    ds = EventFolderDataset(root, frames, split, tuple(settings.sensor_size) if settings.sensor_size else None)
-    info = {"source": str(root.resolve()), "split": split, "classes": ds.classes,
-            "sensor_size": list(settings.sensor_size) if settings.sensor_size else None}
+    trained_on = trained_on or {}
+    names = trained_on.get("classes") if isinstance(trained_on.get("classes"), list) else None
+    ds, info = choose_recordings(settings, frames, trained_on, names)
     return ds, ds.labels, info
 
 
@@ -220,11 +267,13 @@ def fit_warnings(model: ZooModel, data_info: dict, labels: np.ndarray) -> list[s
 
 
 def record(settings: RecordSettings, progress: Callable[[int, int], None] | None = None,
-           loaded: LoadedModel | None = None, warn: Callable[[str], None] | None = None) -> Path:
+           loaded: LoadedModel | None = None, warn: Callable[[str], None] | None = None,
+           say: Callable[[str], None] | None = None) -> Path:
     """Record `settings.checkpoint` on `settings.data` into `settings.out`; returns the path.
     progress(done, total) is called after each batch. loaded: the checkpoint already
     opened by load_model(settings), to avoid reading it twice. warn(message) hears of
-    anything that makes the numbers misleading (also stored in the recording's data)."""
+    anything that makes the numbers misleading (also stored in the recording's data);
+    say(message) of what is recorded and why."""
     try:
         device = resolve_device(settings.device)
     except ValueError as exc:
@@ -232,11 +281,18 @@ def record(settings: RecordSettings, progress: Callable[[int, int], None] | None
     loaded = loaded or load_model(settings)
     model = loaded.model
     frames = frame_settings(settings, model, loaded.frames)
-    dataset, labels, data_info = load_data(settings, frames)
+    dataset, labels, data_info = load_data(settings, frames, loaded.meta.get("data"))
+    tell = say or (lambda m: None)
+    if isinstance(dataset, EventFolderDataset):
+        tell(f"recording {data_info['chosen']} of {data_info['source']}: {data_info['recordings']} recordings, "
+             f"{len(dataset)} {'windows' if data_info.get('windows') else 'samples'}")
+        note = dataset.coverage_note()
+        if note:
+            tell(f"note: {note}")
     n = len(dataset) if settings.max_samples is None else min(len(dataset), settings.max_samples)
     check_fit(model, dataset[0][0], settings.data)
     data_info.update({"T": frames.T, "dt_ms": frames.dt_ms, "size": list(frames.size), "n_samples": n})
-    notes = fit_warnings(model, data_info, labels[:n])
+    notes = [w for w in [data_info.pop("warning", None)] if w] + fit_warnings(model, data_info, labels[:n])
     if notes:
         data_info["warnings"] = notes
     for note in notes:

@@ -32,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="project checkpoint, or an authors' file (BICLab/ASA-SNN arch A, B, C or D)")
     r.add_argument("--data", required=True, help="folder data set, or 'synthetic'")
     r.add_argument("--out", required=True, type=Path)
-    r.add_argument("--split", default="test", help="sub-folder to record when the folder has splits (default test)")
+    r.add_argument("--split", default="test",
+                   help="which recordings: a sub-folder (default test); without one, the recordings a project "
+                        "checkpoint held out when it was trained on this folder; 'all' for every recording")
+    r.add_argument("--window-ms", type=float, help="cut recordings into windows of this length (= the model's T x dt)")
+    r.add_argument("--stride-ms", type=float, help="start a window every this many ms (default: back to back)")
     r.add_argument("--T", type=int, help="timesteps (authors' files without ASA; must match a project checkpoint)")
     r.add_argument("--dt-ms", type=float, help="frame length in ms (default: the checkpoint's)")
     r.add_argument("--size", type=int, nargs="+", metavar="SIDE",
@@ -99,7 +103,8 @@ def info_text(path: Path) -> str:
                  f"data: {rec.data.get('source')} split={rec.data.get('split')} T={rec.data.get('T')} "
                  f"dt={rec.data.get('dt_ms')} ms size={rec.data.get('size')}",
                  f"samples: {rec.n_done} of {rec.n_total} recorded; raw tensors for {rec.raw_count()}",
-                 f"accuracy: {rec.accuracy:.4f}   NASFR: {rec.nasfr():.4f}",
+                 (f"accuracy: {rec.accuracy:.4f}" if rec.labelled else "accuracy: no labels (unlabelled data)")
+                 + f"   NASFR: {rec.nasfr():.4f}",
                  f"histogram: {rec.settings['histogram']['bins']} bins of {rec.settings['histogram']['bin_width_vth']:.4g} V_th",
                  "layers:"]
         for layer in rec.layers:
@@ -119,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings_from_args(args)
             loaded = load_model(settings)
             print(loaded.message, flush=True)
-            out = record(settings, loaded=loaded, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+            out = record(settings, loaded=loaded, warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+                         say=lambda m: print(m, flush=True))
             print(info_text(out))
         elif args.command == "info":
             print(info_text(args.path))

@@ -191,9 +191,16 @@ class Recording:
         return self._samples(S.S_SPIKES)
 
     @property
+    def labelled(self) -> int:
+        """How many recorded samples have a label (-1 marks unlabelled data)."""
+        return int((self.labels() >= 0).sum())
+
+    @property
     def accuracy(self) -> float:
+        """Share of labelled samples predicted right; NaN when no sample has a label."""
         labels = self.labels()
-        return float(np.mean(self.predictions() == labels)) if len(labels) else math.nan
+        known = labels >= 0
+        return float(np.mean(self.predictions()[known] == labels[known])) if known.any() else math.nan
 
     # -- statistics --------------------------------------------------------------------
     @_reads

@@ -9,8 +9,8 @@ histogram bins + 2 for under- and overflow, K = raw samples):
                                   settings (JSON: histogram, raw plan, T, shares,
                                   batch_size, checkpoint_seconds, fixed-point scale)
 /samples/index   [N]        dataset index of each planned sample, in recording order
-/samples/label   [N]        class label (-1 until recorded)
-/samples/prediction [N]     predicted class (argmax of the model output)
+/samples/label   [N]        class label (-1: unlabelled data)
+/samples/prediction [N]     predicted class (argmax of the model output; -1 until recorded)
 /samples/spike_count [N, L, T]  spikes per sample, layer and timestep
 /input/event_sum [T, P, H, W]    sum over samples of the input frames (complete files)
 /input/active_count [T, P, H, W] samples with at least one event at the pixel

@@ -566,9 +566,9 @@ class RecordingWriter:
                 if back.dtype != arr.dtype or back.shape != arr.shape or back.tobytes() != arr.tobytes():
                     raise RecorderError(f"{group}/{name} reads back differently from what was written; the storage "
                                         "is failing, the file stays incomplete")
-        labels = f[S.SAMPLES][S.S_LABEL][...]
-        if (labels < 0).any():
-            raise RecorderError(f"{int((labels < 0).sum())} samples have no label written; the file stays incomplete")
+        predictions = f[S.SAMPLES][S.S_PREDICTION][...]
+        if (predictions < 0).any():  # -1 is the fill of rows never written (labels may be -1: unlabelled)
+            raise RecorderError(f"{int((predictions < 0).sum())} samples were never written; the file stays incomplete")
         for kinds_group in [f[S.layer_group(m.index)][S.RAW] for m in self.layers if S.RAW in f[S.layer_group(m.index)]] \
                 + ([f[S.RAW_INPUT]] if S.RAW_INPUT in f else []):
             crcs = kinds_group[S.R_CRC][...]

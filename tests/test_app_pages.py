@@ -215,3 +215,32 @@ def test_server_paths_can_be_switched_off(monkeypatch):
     at = app("views/inspect.py", ckpt_path=str(REPO / "sample_runs" / "asa1.pt"))  # e.g. from an old session
     assert at.text_input(key="ckpt_path").disabled
     assert "paths on the server are switched off here" in at.error[0].value
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_zip_of_class_folders_unpacks_safely(tmp_path):
+    from app.uploads import UploadError, extract_class_zip
+    from events.readers import SUFFIXES
+
+    ok = extract_class_zip(zipped({"gestures/wave/a.npz": b"1", "gestures/clap/b.bin": b"2"}), "g.zip",
+                           tmp_path / "ok", SUFFIXES)
+    assert sorted(str(p.relative_to(ok)) for p in ok.rglob("*") if p.is_file()) == ["clap/b.bin", "wave/a.npz"]
+    for members, message in (({"../../etc/x.npz": b"1"}, "is not <class>/<file>"),
+                             ({"wave/../../x.npz": b"1"}, "is not <class>/<file>"),
+                             ({"wave/a.exe": b"1"}, "is not an event file"),
+                             ({"a.npz": b"1"}, "is not <class>/<file>"),
+                             ({"wave/a.npz": bytes(3 * 2**20)}, "unpacks to more than 1 MB")):
+        with pytest.raises(UploadError, match=message):
+            extract_class_zip(zipped(members), "bad.zip", tmp_path / "bad", SUFFIXES, limit_mb=1)
+    with pytest.raises(UploadError, match="not a readable zip archive"):
+        extract_class_zip(b"PK\x03\x04 nonsense", "x.zip", tmp_path / "x", SUFFIXES)

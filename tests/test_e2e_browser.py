@@ -157,10 +157,8 @@ def test_upload_events_npz_and_record(page, server, tmp_path):
     from events.synthetic import SyntheticSettings, make_recording
 
     write_npz(tmp_path / "my_events.npz", make_recording(2, 77, SyntheticSettings()))
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Inspect a checkpoint").click()
-    page.get_by_role("heading", name="Inspect a checkpoint").first.wait_for()
-    wait_idle(page)
-    page.get_by_text("uploaded .npz of events").click()
+    open_page(page, server, "inspect", "Inspect a checkpoint")
+    page.get_by_text("uploaded recording").click()
     wait_idle(page)
     uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
     if page.get_by_text("asa1.pt").count() == 0:

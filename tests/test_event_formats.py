@@ -2,11 +2,13 @@
 
 import numpy as np
 import pytest
-from conftest import write_aedat4
+from conftest import REPO, write_aedat4
 
 from events.formats import aedat2, aedat3, nmnist, numpy_events
 from events.readers import read_events
 from events.types import EventFileError, make_stream
+
+SHARED = REPO.parent / "shared" / "data"
 
 
 def sample_events(n=50, width=128, height=128, seed=0):
@@ -56,22 +58,49 @@ def test_truncated_bin(tmp_path):
 
 
 def test_aedat2_round_trip_and_hand_decoded_address(tmp_path):
-    # address: y=5 -> bits 8..14, raw x = 127 - 10 -> bits 1..7, bit 0 = 0 -> ON
+    # address: jAER y = 5 (from the bottom) -> row 122, bits 8..14; raw x = 127 - 10 -> bits 1..7; bit 0 = 0 -> ON
     f = tmp_path / "h.aedat"
     addr = (5 << 8) | ((127 - 10) << 1) | 0
     f.write_bytes(b"#!AER-DAT2.0\r\n# comment\r\n" + np.array([(addr, 1234)], dtype=aedat2.RECORD).tobytes())
-    assert_same(read_events(f), [1234], [10], [5], [1])
+    assert_same(read_events(f), [1234], [10], [122], [1])
     t, x, y, p = sample_events()
     f2 = tmp_path / "r.aedat"
     f2.write_bytes(aedat2.encode(t, x, y, p))
     assert_same(read_events(f2), t, x, y, p)
 
 
+def test_aedat2_real_recording_is_upright():
+    """A real DVS128 recording by jAER (../shared/data/dvs128-aedat2: a person on a chair,
+    standing up): drawn with row 0 at the top, the head (a narrow blob) is at the top and the
+    chair and legs (wider) at the bottom; with jAER's y as rows it would be upside down."""
+    stream = read_events(SHARED / "dvs128-aedat2" / "person_standing_up.aedat")
+    assert len(stream) == 290_189 and (stream.width, stream.height) == (128, 128)
+    img = np.zeros((128, 128))
+    np.add.at(img, (stream.events["y"].astype(int), stream.events["x"].astype(int)), 1)
+    figure = img > np.percentile(img, 80)
+    rows = np.flatnonzero(figure.sum(axis=1) > 3)
+    quarter = (rows.max() - rows.min()) // 4
+    width = figure.sum(axis=1)
+    head, legs = width[rows.min():rows.min() + quarter].mean(), width[rows.max() - quarter:rows.max() + 1].mean()
+    assert head < 0.8 * legs, (head, legs)  # measured: 19.9 vs 28.4 pixels
+
+
 def test_aedat2_skips_special_events(tmp_path):
     rec = np.array([(1 << 15, 5), ((3 << 8) | (100 << 1) | 1, 7)], dtype=aedat2.RECORD)
     f = tmp_path / "s.aedat"
     f.write_bytes(b"#!AER-DAT2.0\r\n" + rec.tobytes())
-    assert_same(read_events(f), [7], [27], [3], [0])
+    assert_same(read_events(f), [7], [27], [124], [0])
+
+
+def test_aedat3_rows_count_from_the_top(tmp_path):
+    """libcaer writes DVS128 y in computer-graphics order (0 = top row): read as it is."""
+    head = b"#!AER-DAT3.1\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n"
+    packet = np.array([(1, 1, 8, 4, 0, 1, 1, 1)], dtype=aedat3.PACKET_HEADER).tobytes()
+    word = (10 << 17) | (5 << 2) | (1 << 1) | 1  # x 10, y 5, ON, valid
+    event = np.array([(word, 99)], dtype=aedat3.POLARITY_EVENT).tobytes()
+    f = tmp_path / "one.aedat"
+    f.write_bytes(head + packet + event)
+    assert_same(read_events(f), [99], [10], [5], [1])
 
 
 def test_aedat_garbage_body(tmp_path):

@@ -7,6 +7,7 @@ tries the same inputs); `SNNR_FUZZ_EXAMPLES=5000 ./test.sh -k fuzz` searches lon
 """
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -31,6 +32,19 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 EVENT_ERRORS = (EventFileError, LimitError)
+TRIED: dict[str, int] = {}  # inputs tried per target, written to test-artifacts/fuzz-counts.json
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_counts():
+    yield
+    out = REPO / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    (out / "fuzz-counts.json").write_text(json.dumps({"examples_per_target": EXAMPLES, "tried": TRIED}, indent=1))
+
+
+def tried(target: str) -> None:
+    TRIED[target] = TRIED.get(target, 0) + 1
 
 
 @st.composite
@@ -59,11 +73,12 @@ def inputs(seed: bytes):
     return st.one_of(mutated(seed), st.binary(max_size=512))
 
 
-def fuzz_file(path: Path, seed: bytes, consume) -> None:
+def fuzz_file(path: Path, seed: bytes, consume, target: str) -> None:
     """Write each fuzzed variant of `seed` to `path` and hand it to consume(path)."""
     @FUZZ
     @given(data=inputs(seed))
     def run(data):
+        tried(target)
         path.write_bytes(data)
         consume(path)
 
@@ -112,7 +127,8 @@ def test_event_readers(seeds, tmp_path, suffix):
             return
         check_stream(stream)
 
-    fuzz_file(tmp_path / ("fuzz" + (".aedat" if suffix == ".aedat3" else suffix)), seeds[suffix], read)
+    fuzz_file(tmp_path / ("fuzz" + (".aedat" if suffix == ".aedat3" else suffix)), seeds[suffix], read,
+              f"event reader {suffix}")
 
 
 def project_checkpoint(tmp: Path) -> bytes:
@@ -139,7 +155,7 @@ def load_or_refuse(path: Path) -> None:
 
 
 def test_checkpoint_loader_on_mutated_files(checkpoint_seed, tmp_path):
-    fuzz_file(tmp_path / "m.pt", checkpoint_seed, load_or_refuse)
+    fuzz_file(tmp_path / "m.pt", checkpoint_seed, load_or_refuse, "checkpoint loader, mutated files")
 
 
 plain = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats() | st.text(max_size=8),
@@ -165,6 +181,7 @@ def test_checkpoint_loader_on_hostile_payloads(tmp_path):
     @FUZZ
     @given(p=payload)
     def load(p):
+        tried("checkpoint loader, hostile payloads")
         torch.save(p, path)
         load_or_refuse(path)
 
@@ -199,7 +216,7 @@ def read_everything(path: Path) -> None:
 
 
 def test_recording_reader_on_mutated_files(recording_seed, tmp_path):
-    fuzz_file(tmp_path / "m.h5", recording_seed, read_everything)
+    fuzz_file(tmp_path / "m.h5", recording_seed, read_everything, "recording reader, mutated files")
 
 
 def test_recording_reader_on_edited_files(recording_seed, tmp_path):
@@ -218,6 +235,7 @@ def test_recording_reader_on_edited_files(recording_seed, tmp_path):
     @FUZZ
     @given(edits=st.lists(edit, min_size=1, max_size=3))
     def read(edits):
+        tried("recording reader, edited files")
         path.write_bytes(recording_seed)
         with h5py.File(path, "r+") as f:
             for kind, name, value in edits:

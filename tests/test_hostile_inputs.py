@@ -195,7 +195,7 @@ def test_train_fails_before_training(tmp_path, nmnist_dir, capsys):
     (tmp_path / "one" / "a").mkdir(parents=True)
     source = sorted((nmnist_dir / "Test" / "0").glob("*.bin"))[0]
     (tmp_path / "one" / "a" / "x.bin").write_bytes(source.read_bytes())
-    one_line_error(capsys, train_main, "0 training and 1 test samples", "--data", tmp_path / "one", "--out",
+    one_line_error(capsys, train_main, "1 training and 0 test samples", "--data", tmp_path / "one", "--out",
                    tmp_path / "m.pt", "--no-progress")
     started = time.perf_counter()
     one_line_error(capsys, train_main, "cannot write the checkpoint there", "--data", nmnist_dir, "--out",

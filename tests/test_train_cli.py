@@ -25,7 +25,7 @@ def test_train_on_real_nmnist(nmnist_dir, tmp_path, capsys):
     metrics = report["metrics"]
     assert metrics["train_samples"] == 60 and metrics["test_samples"] == 100
     assert 0.0 < metrics["nasfr"] < 1.0
-    assert report["frames"] == {"T": 5, "dt_ms": 60.0, "size": [34, 34], "binary": False}
+    assert report["frames"] == {"T": 5, "dt_ms": 60.0, "size": [34, 34], "binary": False, "windows": None}
     assert report["data"]["classes"] == [str(d) for d in range(10)]
 
     # the checkpoint reproduces the reported numbers when evaluated independently

@@ -9,7 +9,8 @@ import streamlit as st
 from app import runs as R
 from app import ui
 from app.paths import allowed_roots, resolve_server_path, server_paths_enabled
-from app.uploads import UploadError, sanitize, save_upload, session_dir
+from app.uploads import UploadError, extract_class_zip, fresh_folder, sanitize, save_upload, session_dir
+from events.readers import SUFFIXES
 from recorder.api import RecordSettings, load_model, record
 
 st.title("Inspect a checkpoint")
@@ -63,12 +64,30 @@ with ui.readable_errors():
         loaded = load_model(base_settings(ckpt))
         st.info(loaded.message)
 
-source = st.radio("data", ["shipped synthetic set", "folder on the server", "uploaded .npz of events"],
-                  horizontal=True, key="data_source")
+SOURCES = ["shipped synthetic set", "folder on the server", "uploaded recording", "uploaded .zip of class folders"]
+source = st.radio("data", SOURCES, horizontal=True, key="data_source")
 folder = st.text_input("data folder (class sub-folders, e.g. ../shared/data/nmnist-small)", key="data_folder",
-                       disabled=not server_paths_enabled()) if source == "folder on the server" else ""
-events = st.file_uploader("events (.npz with t, x, y, p, width, height)", type=["npz"], key="npz_upload") \
-    if source == "uploaded .npz of events" else None
+                       disabled=not server_paths_enabled()) if source == SOURCES[1] else ""
+events = st.file_uploader("one recording (.npz, .npy, .bin, .aedat, .aedat4)",
+                          type=["npz", "npy", "bin", "aedat", "aedat4"], key="npz_upload") if source == SOURCES[2] else None
+archive = st.file_uploader("a .zip holding one folder per class", type=["zip"], key="zip_upload") \
+    if source == SOURCES[3] else None
+label = None
+if source == SOURCES[2]:
+    known = list((loaded.meta.get("data") or {}).get("classes") or []) if loaded is not None else []
+    label = (st.selectbox("its class", known + ["no label"], key="upload_class") if known else
+             st.text_input("its class (a class name of the model, or empty for no label)", key="upload_class_name"))
+    label = None if label in ("no label", "") else label
+window_ms = stride_ms = None
+sensor = None
+if source != SOURCES[0]:
+    with st.expander("Long recordings and sensor size", expanded=False):
+        c1, c2, c3, c4 = st.columns(4)
+        window_ms = c1.number_input("window (ms, 0 = first T x dt of each recording)", 0.0, 1e7, 0.0, key="window_ms") or None
+        stride_ms = c2.number_input("stride (ms, 0 = back to back)", 0.0, 1e7, 0.0, key="stride_ms") or None
+        width = c3.number_input("sensor width (0 = from the file)", 0, 4096, 0, key="sensor_w")
+        height = c4.number_input("sensor height", 0, 4096, 0, key="sensor_h")
+        sensor = (int(width), int(height)) if width and height else None
 max_samples = st.number_input("at most this many samples", 1, 100000, 100, key="max_samples")
 name = st.text_input("name of the new run", value="inspected", key="run_name")
 
@@ -87,15 +106,24 @@ if st.button("Record", type="primary", key="record_button"):
             if data_folder is None or not data_folder.is_dir():
                 raise UploadError(f"data folder {folder or '(empty)'} does not exist on the server")
             options["data"] = str(data_folder)
-        else:
+        elif source == SOURCES[2]:
             if events is None:
-                raise UploadError("upload an .npz of events first")
-            saved = save_upload(events.getvalue(), events.name, session_dir(), "events/0")
-            options["data"] = str(saved.parent.parent)
+                raise UploadError("upload a recording first")
+            target = fresh_folder(session_dir() / "events", "upload-")
+            save_upload(events.getvalue(), events.name, target / sanitize(label) if label else target)
+            options["data"] = str(target)
+        else:
+            if archive is None:
+                raise UploadError("upload a .zip of class folders first")
+            options["data"] = str(extract_class_zip(archive.getvalue(), archive.name,
+                                                    fresh_folder(session_dir() / "events", "zip-"), SUFFIXES))
+        if source != SOURCES[0]:
+            options.update(window_ms=window_ms, stride_ms=stride_ms if window_ms or stride_ms else None,
+                           sensor_size=sensor, split="all" if source != SOURCES[1] else "test")
         settings = dataclasses.replace(base_settings(ckpt), **options)
         bar = st.progress(0.0, text="recording ...")
         out = record(settings, progress=lambda done, total: bar.progress(done / total, text=f"recorded {done} of {total}"),
-                     loaded=loaded, warn=st.warning)
+                     loaded=loaded, warn=st.warning, say=st.caption)
         R.add_session_run(sanitize(name).removesuffix(".h5"), out)
         bar.progress(1.0, text="done")
         st.success(f"recorded {out.name}: choose run '{sanitize(name)}' in the sidebar of any page")

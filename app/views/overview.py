@@ -27,8 +27,9 @@ if a is not None:
                 summary = R.cached_summary(run, settings)
                 second = run is not a
                 m1, m2, m3 = st.columns(3)
-                m1.metric("accuracy", f"{summary['accuracy']:.3f}",
-                          f"{summary['accuracy'] - base['accuracy']:+.3f}" if second else None)
+                labelled = summary["accuracy"] == summary["accuracy"]  # NaN: the data has no labels
+                m1.metric("accuracy", f"{summary['accuracy']:.3f}" if labelled else "no labels",
+                          f"{summary['accuracy'] - base['accuracy']:+.3f}" if second and labelled else None)
                 m2.metric("NASFR", f"{summary['nasfr']:.4f}",
                           f"{(summary['nasfr'] - base['nasfr']) / base['nasfr']:+.1%}" if second and base["nasfr"] else None,
                           delta_color="inverse")

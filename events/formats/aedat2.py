@@ -5,6 +5,11 @@ File: ASCII header lines starting with '#', the first being '#!AER-DAT2.0', then
 DVS128 address bits (jAER's DVS128 extractor): bit 0 polarity type (0 = ON, 1 = OFF),
 bits 1-7 x (mirrored: x = 127 - raw), bits 8-14 y. Bit 15 marks external/special
 events, which carry no pixel and are skipped.
+
+Orientation: jAER counts DVS128 y from the bottom row (it draws y upwards), while this
+project puts row 0 at the top. So the returned y is the row: 127 - jAER's y. Pinned on a
+real recording (tests/test_event_formats.py: a person in ../shared/data/dvs128-aedat2 is
+upright, head above chair and legs).
 """
 
 from __future__ import annotations
@@ -59,15 +64,16 @@ def read(path: Path, sensor_size: tuple[int, int] | None = None) -> EventStream:
         )
     width, height = sensor_size or SENSOR_SIZE
     x = 127 - ((address >> 1) & 0x7F)
-    y = (address >> 8) & 0x7F
+    y = 127 - ((address >> 8) & 0x7F)  # jAER's y counts from the bottom; rows count from the top
     p = 1 - (address & 1)
     return make_stream(rec["t"].astype(np.int64), x, y, p, width, height, source=str(path))
 
 
 def encode(t, x, y, p, header: bytes = MAGIC + b"\r\n") -> bytes:
-    """Inverse of read() for DVS128 events (used to write test files)."""
+    """Inverse of read() for DVS128 events (used to write test files): x, y are the
+    project's (row 0 at the top)."""
     x, y, p = (np.asarray(a, dtype=np.int64) for a in (x, y, p))
     rec = np.empty(len(x), dtype=RECORD)
-    rec["address"] = ((127 - x) << 1) | (y << 8) | (1 - p)
+    rec["address"] = ((127 - x) << 1) | ((127 - y) << 8) | (1 - p)
     rec["t"] = t
     return header + rec.tobytes()

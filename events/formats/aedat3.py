@@ -8,6 +8,10 @@ followed by eventCapacity * eventSize bytes. Polarity events (type 1, 8 bytes):
 uint32 data (bit 0 valid, bit 1 polarity, bits 2-16 y, bits 17-31 x), int32 timestamp;
 the full timestamp is (eventTSOverflow << 31) | timestamp, in microseconds.
 Packets of other types (frames, IMU, special) are skipped.
+
+Orientation: libcaer (since 2.0, which writes AEDAT 3.1) flips the DVS128's y into
+"computer graphics" order, (0, 0) at the upper left (its dvs128.c), so y is the row from the
+top as read. AEDAT 3.0 files, whose origin is the lower left, are refused by the magic line.
 """
 
 from __future__ import annotations

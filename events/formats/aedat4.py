@@ -7,6 +7,9 @@ every visitor. So the file's header is checked here first, and the decoding itse
 a separate worker process: a crash there becomes an EventFileError, and the worker is
 started again for the next file.
 
+Orientation: DV counts y from the top row, like its APS frames; checked on real recordings
+(a DAVIS346 lab scene with its ceiling lamps at the top, a DVXplorer head above shoulders).
+
 File layout: '#!AER-DAT4.0\\r\\n', a little-endian uint32 header size, a FlatBuffer IOHeader
 (identifier 'IOHE': compression, data-table position, and the stream description as XML),
 then packets (int32 stream id, uint32 size, compressed FlatBuffer).

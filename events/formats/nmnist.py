@@ -1,7 +1,8 @@
 """N-MNIST binary (.bin): 5 bytes per event, 34 x 34 ATIS sensor.
 
 Bit layout of one event (big-endian, 40 bits): 39-32 x, 31-24 y, 23 polarity (1 = ON),
-22-0 timestamp in microseconds (Orchard et al. 2015).
+22-0 timestamp in microseconds (Orchard et al. 2015). y counts rows from the top: digits
+are upright as read (pinned by tests/test_long_recordings.py on real N-MNIST 7s).
 """
 
 from __future__ import annotations
