@@ -39,6 +39,9 @@ class NeuronAdapter:
     params(module) -> dict with v_threshold, v_reset (None = soft reset), tau, beta, decay_input.
     state_attr: the module attribute holding the state after reset.
     prepare(module) / restore(module, token): set up state-sequence storage for multi-step calls.
+    dynamics(module) -> dict or None: for IF/LIF neurons whose U the statistics kernel can
+    replay from the input and the spikes alone (kind 'if' or 'lif', tau, decay_input,
+    v_reset, v_threshold), so that the neuron need not store its voltages (recorder.kernels).
     """
 
     name: str
@@ -48,6 +51,7 @@ class NeuronAdapter:
     state_attr: str = "v"
     prepare: Callable[[nn.Module], object] = lambda m: None
     restore: Callable[[nn.Module, object], None] = lambda m, token: None
+    dynamics: Callable[[nn.Module], dict | None] = lambda m: None
 
 
 def lif_charge(x: torch.Tensor, v: torch.Tensor, tau: float, decay_input: bool, v_reset: float | None) -> torch.Tensor:
@@ -91,6 +95,15 @@ def _sj_params(module: BaseNode) -> dict:
             "tau": tau, "beta": 1.0 - 1.0 / tau if math.isfinite(tau) else 1.0, "decay_input": decay_input}
 
 
+def _sj_dynamics(module: BaseNode) -> dict | None:
+    """IF and LIF layers of SpikingJelly in multi-step mode: replayable by the kernel."""
+    if getattr(module, "step_mode", "s") != "m" or type(module) not in (neuron.LIFNode, neuron.IFNode):
+        return None
+    return {"kind": "lif" if type(module) is neuron.LIFNode else "if", "tau": getattr(module, "tau", None),
+            "decay_input": bool(getattr(module, "decay_input", False)), "v_reset": module.v_reset,
+            "v_threshold": float(module.v_threshold)}
+
+
 def _sj_matches(module: nn.Module) -> bool:
     return isinstance(module, BaseNode)
 
@@ -112,7 +125,7 @@ def _sj_restore(module: BaseNode, token: object) -> None:
 
 
 SPIKINGJELLY = NeuronAdapter("spikingjelly", _sj_matches, _sj_charge, _sj_params,
-                             prepare=_sj_prepare, restore=_sj_restore)
+                             prepare=_sj_prepare, restore=_sj_restore, dynamics=_sj_dynamics)
 
 _REGISTRY: list[NeuronAdapter] = [SPIKINGJELLY]
 

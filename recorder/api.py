@@ -24,6 +24,7 @@ from events.synthetic import SyntheticSettings, synthetic_frames
 from models.authors import AuthorsOptions
 from models.base import ZooModel, resolve_device
 from models.loader import LoadedModel, load_model_file
+from recorder import distributed
 from recorder.adapters import RecorderError
 from recorder.recorder import Recorder
 from recorder.stats import HistogramSpec
@@ -274,10 +275,15 @@ def record(settings: RecordSettings, progress: Callable[[int, int], None] | None
     opened by load_model(settings), to avoid reading it twice. warn(message) hears of
     anything that makes the numbers misleading (also stored in the recording's data);
     say(message) of what is recorded and why."""
-    try:
-        device = resolve_device(settings.device)
-    except ValueError as exc:
-        raise RecorderError(str(exc)) from None
+    world = None
+    if distributed.launched():
+        world = distributed.join(settings.device)
+        device = world.device
+    else:
+        try:
+            device = resolve_device(settings.device)
+        except ValueError as exc:
+            raise RecorderError(str(exc)) from None
     loaded = loaded or load_model(settings)
     model = loaded.model
     frames = frame_settings(settings, model, loaded.frames)
@@ -303,10 +309,12 @@ def record(settings: RecordSettings, progress: Callable[[int, int], None] | None
     plan = plan_samples(n, settings.shard, settings.batch_size if batch_mode else 1)
     raw = RawPlan(plan_raw(settings, labels[:n]), settings.u_dtype, settings.spikes, settings.raw_h, settings.raw_x)
     spec = HistogramSpec(settings.hist_range[0], settings.hist_range[1], settings.hist_bins)
-    with Recorder(model, settings.out, sample_indices=plan, T=frames.T, spec=spec, raw=raw, model_info=model_info,
-                  data_info=data_info, layers=tuple(settings.layers), overwrite=settings.overwrite,
-                  resume=settings.resume, shard=settings.shard, batch_size=settings.batch_size,
-                  checkpoint_seconds=settings.checkpoint_seconds) as rec:
+    common = dict(sample_indices=plan, T=frames.T, spec=spec, raw=raw, model_info=model_info, data_info=data_info,
+                  layers=tuple(settings.layers), overwrite=settings.overwrite, resume=settings.resume,
+                  shard=settings.shard, batch_size=settings.batch_size, checkpoint_seconds=settings.checkpoint_seconds)
+    if world is not None:
+        return _record_distributed(model, settings, dataset, plan, world, common, progress)
+    with Recorder(model, settings.out, **common) as rec:
         todo = Indexed(dataset, plan[rec.n_done:])
         loader = DataLoader(todo, batch_size=settings.batch_size)
         with tqdm(desc=f"recording {settings.out.name}", unit="sample", total=len(plan), initial=rec.n_done,
@@ -316,4 +324,41 @@ def record(settings: RecordSettings, progress: Callable[[int, int], None] | None
                 bar.update(len(idx))
                 if progress is not None:
                     progress(rec.n_done, len(plan))
+    return settings.out
+
+
+def _record_distributed(model, settings: RecordSettings, dataset: Dataset, plan: list[int], world, common: dict,
+                        progress) -> Path:
+    """Every rank records its share; rank 0 writes the one file (see recorder.distributed)."""
+    row_shares = distributed.shares(len(plan), world.size, settings.batch_size)
+    rec = Recorder(model, settings.out, **common, shares=row_shares, writes=world.main)
+    rec.distributed = True
+    link = distributed.Lockstep(world)
+    try:
+        rec.__enter__()
+        opened = None
+    except BaseException as exc:  # e.g. rank 0 finds the output file already there
+        opened = exc
+    verdict = link.broadcast((None if opened is None else str(opened), rec.already_complete) if world.main else None,
+                             "opening the recording")
+    if opened is not None:
+        raise opened
+    if verdict[0]:
+        rec.__exit__(None, None, None)
+        raise RecorderError(f"rank 0 could not open the recording: {verdict[0]}")
+    failure = None
+    try:
+        if not verdict[1]:
+            with tqdm(desc=f"recording {settings.out.name} on {world.size} processes", unit="sample",
+                      total=len(plan), disable=not (settings.progress_bar and world.main)) as bar:
+                distributed.record_lockstep(rec, world, dataset, plan, row_shares, settings.batch_size,
+                                            world.device, progress, bar)
+    except BaseException as exc:  # every rank stops together in the lockstep (or was interrupted)
+        rec.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    try:
+        rec.__exit__(None, None, None)  # rank 0 verifies and publishes the file
+    except BaseException as exc:
+        failure = exc
+    distributed.finish_together(world, failure)
     return settings.out

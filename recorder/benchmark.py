@@ -1,15 +1,20 @@
-"""Benchmark: the cost of recording compared with plain inference, and whether peak memory
-grows with the number of samples. Every configuration runs in its own process (so that its
-peak RSS is its own), one after the other, in this one invocation; ratios compare runs of
-the same invocation.
+"""Benchmark: the cost of recording compared with plain inference, the bytes it writes, and
+whether peak memory grows with the number of samples. Every configuration runs in its own
+process (so that its peak RSS and its bytes written are its own), one after the other, in
+this one invocation; ratios compare runs of the same invocation.
 
     .venv/bin/python -m recorder.benchmark [--samples 200] [--T 10] [--batch-size 32]
+    .venv/bin/python -m recorder.benchmark --paper [--samples 8]
 
-Model: the paper's 3-layer LIF-SNN (widths 64/128/128, 2 x 32 x 32 input, 5 classes) with
+Default: the paper's 3-layer LIF-SNN (widths 64/128/128, 2 x 32 x 32 input, 5 classes) with
 ASA-1, random fixed weights; data: the project's synthetic DVS recordings read from disk.
-Modes: plain inference; online statistics only; statistics plus raw U and S for 10% of
-the samples. Each at 1x and 4x the number of samples. The one-time compilation (or cache
-load) of the numba statistics kernel is done before the clock starts and printed apart.
+--paper: the paper's sizes instead: arch A at T = 60 on 2 x 128 x 128 recordings
+down-sampled to 32 x 32; the 5-layer PLIF net at 128 x 128 (T = 20); SEW-ResNet-18 at
+128 x 128 (T = 16). Modes: plain inference; online statistics only; statistics plus raw U
+and S for 10% of the samples. Each at 1x and 4x the number of samples. Bytes written are
+what the process passed to write() while recording (/proc/self/io wchar), against the final
+file's size. The numba kernel's one-time compilation (or cache load) is done before the
+clock starts and printed apart.
 """
 
 from __future__ import annotations
@@ -36,12 +41,27 @@ from recorder.recorder import Recorder
 from recorder.writer import RawPlan
 
 MODES = ("plain", "stats", "stats+raw10%")
+# name: (architecture arguments, sensor side of the recordings, frame side, T)
+CONFIGS = {
+    "default": (dict(arch="lif_snn3", attention="asa1", input_size=32), 32, 32, None),
+    "arch A, T=60, 128->32": (dict(arch="lif_snn3", attention="asa1", input_size=32), 128, 32, 60),
+    "PLIF-SNN-5, 128x128": (dict(arch="plif_snn5", attention="asa1", input_size=128), 128, 128, 20),
+    "SEW-ResNet-18, 128x128": (dict(arch="sew_resnet18", attention="asa1", input_size=128), 128, 128, 16),
+}
 
 
-def child(mode: str, n: int, data: Path, ckpt: Path, out: Path, batch_size: int, T: int) -> dict:
+def written_bytes() -> int:
+    """Bytes this process has passed to write() so far (Linux /proc/self/io)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
+
+
+def child(mode: str, n: int, data: Path, ckpt: Path, out: Path, batch_size: int, T: int, size: int) -> dict:
     torch.set_num_threads(2)
-    model, _ = load_checkpoint(ckpt)
-    ds = EventFolderDataset(data, FrameSettings(T, 300.0 / T))
+    model, meta = load_checkpoint(ckpt)
+    ds = EventFolderDataset(data, FrameSettings(T, meta["frames"]["dt_ms"], (size, size)))
     plan = list(range(n))
     loader = DataLoader(Indexed(ds, plan), batch_size=batch_size)
     warm = time.perf_counter()
@@ -49,8 +69,10 @@ def child(mode: str, n: int, data: Path, ckpt: Path, out: Path, batch_size: int,
         import numpy as np
 
         from recorder.kernels import run_layer_sums
-        run_layer_sums(np.zeros((1, 1, 1, 1), np.float32), np.zeros((1, 1, 1, 1), np.float32), np.linspace(-1, 1, 5), 4, 0.3)
+        run_layer_sums(np.zeros((1, 1, 1, 1), np.float32), np.zeros((1, 1, 1, 1), np.float32), np.linspace(-1, 1, 5), 4,
+                       0.3, 2.0**24)
     warm = time.perf_counter() - warm
+    before = written_bytes()
     started = time.perf_counter()
     if mode == "plain":
         with torch.no_grad():
@@ -58,48 +80,42 @@ def child(mode: str, n: int, data: Path, ckpt: Path, out: Path, batch_size: int,
                 model(x.transpose(0, 1))
     else:
         raw = RawPlan(tuple(range(0, n, 10))) if mode == "stats+raw10%" else RawPlan()
-        with Recorder(model, out, sample_indices=plan, T=T, raw=raw, overwrite=True) as rec:
+        with Recorder(model, out, sample_indices=plan, T=T, raw=raw, overwrite=True, batch_size=batch_size) as rec:
             for x, y, idx in loader:
                 rec.record_batch(x.transpose(0, 1), y.numpy(), idx.tolist())
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "kernel_warmup_s": warm, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "file_mb": out.stat().st_size / 2**20 if out.exists() else 0.0}
+            "file_mb": out.stat().st_size / 2**20 if out.exists() else 0.0,
+            "written_mb": (written_bytes() - before) / 2**20 if mode != "plain" else 0.0}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recorder.benchmark", description=__doc__.split("\n\n")[0])
-    p.add_argument("--samples", type=int, default=200, help="samples at 1x (4x is four times as many)")
-    p.add_argument("--T", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.child:
-        mode, n, data, ckpt = args.child
-        with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(child(mode, int(n), Path(data), Path(ckpt), Path(tmp) / "run.h5", args.batch_size, args.T)))
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        classes = SyntheticSettings().classes
-        per_class = -(-4 * args.samples // len(classes))
-        print(f"writing {per_class * len(classes)} synthetic recordings ...", flush=True)
-        write_dataset(tmp / "data", per_class, seed=0)
-        torch.manual_seed(0)
-        model = build_model("lif_snn3", T=args.T, num_classes=len(classes), input_size=32, attention="asa1")
-        save_checkpoint(tmp / "m.pt", model, {"frames": {"T": args.T, "dt_ms": 300.0 / args.T}})
-        results = {}
-        for scale in (1, 4):
-            for mode in MODES:
-                n = scale * args.samples
-                cmd = [sys.executable, "-m", "recorder.benchmark", "--T", str(args.T), "--batch-size",
-                       str(args.batch_size), "--child", mode, str(n), str(tmp / "data"), str(tmp / "m.pt")]
-                done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-                results[(mode, scale)] = json.loads(done.stdout.strip().splitlines()[-1])
-                r = results[(mode, scale)]
-                print(f"{mode:<14} {n:5d} samples  {r['seconds']:7.2f} s  {1000 * r['seconds'] / n:6.2f} ms/sample  "
-                      f"peak RSS {r['peak_rss_mb']:7.1f} MB  file {r['file_mb']:6.1f} MB  "
-                      f"(kernel warm-up {r['kernel_warmup_s']:.2f} s, not timed)", flush=True)
-    print()
+def run_config(name: str, samples: int, T_default: int, batch_size: int, tmp: Path) -> dict:
+    arch_args, sensor, size, T = CONFIGS[name]
+    T = T or T_default
+    syn = SyntheticSettings(size=sensor)
+    per_class = -(-4 * samples // len(syn.classes))
+    data = tmp / f"data{sensor}"
+    if not data.exists():
+        print(f"writing {per_class * len(syn.classes)} synthetic {sensor} x {sensor} recordings ...", flush=True)
+        write_dataset(data, per_class, seed=0, settings=syn)
+    torch.manual_seed(0)
+    args = dict(arch_args)
+    model = build_model(args.pop("arch"), T=T, num_classes=len(syn.classes), **args)
+    ckpt = tmp / "m.pt"
+    save_checkpoint(ckpt, model, {"frames": {"T": T, "dt_ms": 300.0 / T}})
+    results = {}
+    print(f"== {name}: {model.ARCH}, T={T}, {size} x {size} frames, batch {batch_size}", flush=True)
+    for scale in (1, 4):
+        for mode in MODES:
+            n = scale * samples
+            cmd = [sys.executable, "-m", "recorder.benchmark", "--T", str(T), "--batch-size", str(batch_size),
+                   "--child", mode, str(n), str(data), str(ckpt), str(size)]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            r = results[(mode, scale)] = json.loads(done.stdout.strip().splitlines()[-1])
+            extra = (f"  file {r['file_mb']:7.2f} MB  written {r['written_mb']:7.2f} MB "
+                     f"({r['written_mb'] / max(r['file_mb'], 1e-9):.2f}x the file)" if mode != "plain" else "")
+            print(f"{mode:<14} {n:5d} samples  {r['seconds']:8.2f} s  {n / r['seconds']:7.2f} samples/s  "
+                  f"peak RSS {r['peak_rss_mb']:7.1f} MB{extra}", flush=True)
     for scale in (1, 4):
         plain = results[("plain", scale)]["seconds"]
         print(f"{scale}x: statistics-only / plain = {results[('stats', scale)]['seconds'] / plain:.3f}   "
@@ -107,6 +123,30 @@ def main(argv: list[str] | None = None) -> int:
     for mode in MODES:
         ratio = results[(mode, 4)]["peak_rss_mb"] / results[(mode, 1)]["peak_rss_mb"]
         print(f"peak memory 4x / 1x ({mode}): {ratio:.3f}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m recorder.benchmark", description=__doc__.split("\n\n")[0])
+    p.add_argument("--samples", type=int, default=None, help="samples at 1x (default 200; 8 with --paper)")
+    p.add_argument("--T", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=None, help="default 32; 4 with --paper")
+    p.add_argument("--paper", action="store_true", help="the paper's sizes (see above)")
+    p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        mode, n, data, ckpt, size = args.child
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(child(mode, int(n), Path(data), Path(ckpt), Path(tmp) / "run.h5", args.batch_size or 32,
+                                   args.T, int(size))))
+        return 0
+    samples = args.samples or (8 if args.paper else 200)
+    batch = args.batch_size or (4 if args.paper else 32)
+    names = [n for n in CONFIGS if n != "default"] if args.paper else ["default"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            run_config(name, samples, args.T, batch, Path(tmp))
+            print()
     return 0
 
 

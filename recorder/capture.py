@@ -10,6 +10,8 @@ from torch import nn
 
 from recorder.adapters import NeuronAdapter, RecorderError, adapter_for
 
+REPLAYABLE = (torch.float32, torch.float64)
+
 
 def find_neuron_layers(model: nn.Module, patterns: tuple[str, ...] = ()) -> list[tuple[str, nn.Module, NeuronAdapter]]:
     """(module path, module, adapter) of every neuron layer, in registration order,
@@ -66,18 +68,24 @@ class Capture:
         def hook(module, args):
             x = args[0].detach()
             multi = getattr(module, "step_mode", "s") == "m"
+            dynamics = adapter.dynamics(module) if x.device.type == "cpu" and x.dtype in REPLAYABLE else None
+            if multi and hasattr(module, "store_v_seq"):
+                module.store_v_seq = dynamics is None  # the kernel replays U itself: no voltages to store
             step_shape = x.shape[1:] if multi else x.shape
             v = getattr(module, adapter.state_attr)
             v_before = (v.detach().clone() if isinstance(v, torch.Tensor) and v.shape == step_shape
                         else torch.full(step_shape, float(v) if not isinstance(v, torch.Tensor) else 0.0,
                                         dtype=x.dtype, device=x.device))
-            self._pending[name] = (x, v_before)
+            self._pending[name] = (x, v_before, dynamics)
         return hook
 
     def _post(self, name: str, adapter: NeuronAdapter):
         def hook(module, args, output):
-            x, v_before = self._pending.pop(name)
+            x, v_before, dynamics = self._pending.pop(name)
             s = output.detach()
+            if dynamics is not None:  # U, H come later, from recorder.kernels.replay_sums
+                self._store(name, {"x": x, "s": s, "v0": v_before, "dynamics": dynamics})
+                return
             with torch.no_grad():
                 if getattr(module, "step_mode", "s") == "m":
                     v_seq = getattr(module, adapter.state_attr + "_seq", None)
@@ -93,26 +101,25 @@ class Capture:
                     u = adapter.charge(module, x, v_before).unsqueeze(0)
                     h = adapter.charge(module, torch.zeros_like(x), v_after).unsqueeze(0) if self.keep_h else None
                     x, s = x.unsqueeze(0), s.unsqueeze(0)
-            if name not in self._chunks:
-                self._chunks[name] = {"u": [], "s": [], "h": [], "x": []}
-                if name not in self.order:
-                    self.order.append(name)
-            chunk = self._chunks[name]
-            chunk["u"].append(u)
-            chunk["s"].append(s)
-            if self.keep_h:
-                chunk["h"].append(h)
-            if self.keep_x:
-                chunk["x"].append(x)
+            self._store(name, {"u": u, "s": s, **({"h": h} if self.keep_h else {}), **({"x": x} if self.keep_x else {})})
         return hook
 
+    def _store(self, name: str, values: dict) -> None:
+        if name not in self._chunks:
+            self._chunks[name] = {}
+            if name not in self.order:
+                self.order.append(name)
+        for key, value in values.items():
+            self._chunks[name].setdefault(key, []).append(value)
+
     def take(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Per layer name (forward order): u, s (and h, x when kept) as [T, N, ...]."""
+        """Per layer name (forward order): u, s (and h, x when kept) as [T, N, ...]; for a
+        layer the kernel replays: x, s [T, N, ...], v0 [N, ...] and its dynamics (a dict)."""
         out = {}
         for name in self.order:
             chunk = self._chunks.get(name)
-            if not chunk or not chunk["u"]:
+            if not chunk or not chunk.get("s"):
                 continue
-            out[name] = {k: v[0] if len(v) == 1 else torch.cat(v) for k, v in chunk.items() if v}
+            out[name] = {k: (v[0] if len(v) == 1 or k == "dynamics" else torch.cat(v)) for k, v in chunk.items() if v}
         self._chunks.clear()
         return out

@@ -20,6 +20,7 @@ from models.checkpoint import CheckpointError
 from recorder.adapters import RecorderError
 from recorder.api import RecordSettings, load_model, record
 from recorder.merge import merge_shards
+from recorder import distributed
 from recorder import schema as S
 from recorder.reader import RecordingFormatError, open_recording
 
@@ -123,10 +124,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "record":
             settings = settings_from_args(args)
             loaded = load_model(settings)
-            print(loaded.message, flush=True)
-            out = record(settings, loaded=loaded, warn=lambda m: print(f"warning: {m}", file=sys.stderr),
-                         say=lambda m: print(m, flush=True))
-            print(info_text(out))
+            main_rank = distributed.main_process()
+            tell = (lambda m: print(m, flush=True)) if main_rank else (lambda m: None)
+            tell(loaded.message)
+            out = record(settings, loaded=loaded, warn=lambda m: print(f"warning: {m}", file=sys.stderr) if main_rank
+                         else None, say=tell)
+            if main_rank:
+                print(info_text(out))
         elif args.command == "info":
             print(info_text(args.path))
         else:

@@ -1,7 +1,9 @@
 """One-pass CPU kernel for a layer's online statistics (numba): for every (t, c) it walks
-the N x H x W potentials once, binning U, summing U, U^2 and (U - S)^2 in float64 and
-counting finite and non-finite values. recorder.stats keeps a PyTorch version of the same
-computation for tensors on a GPU; the tests hold the two equal."""
+the N x H x W potentials once, binning U, summing U, U^2 and (U - S)^2 and counting finite
+and non-finite values. The sums are exact integers: each value is rounded to a multiple of
+1 / FIXED_POINT_SCALE (half to even) before it is added, so any order of addition - this
+kernel, the PyTorch version in recorder.stats (GPU), shards, ranks - gives the same bits.
+The tests hold the two versions equal."""
 
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ import numpy as np
 
 
 @numba.njit(parallel=True, cache=True)
-def layer_sums(u, s, edges, threshold, hist, count, usum, usumsq, qesum, nonfinite, mismatch):
+def layer_sums(u, s, edges, threshold, scale_fp, hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak):
     """u, s: [T, N, C, K] (K = H*W), same float dtype; edges: [B + 1] in u's dtype, sorted.
-    threshold: V_th. Outputs (preallocated, zeroed): hist int64 [T, C, B + 2] (0 underflow,
-    B + 1 overflow, bin k holds edges[k-1] <= U < edges[k]); count, nonfinite int64 [T, C];
-    usum, usumsq, qesum float64 [T, C]; mismatch int64 [T, C]: neurons where
-    Heaviside(U - V_th) differs from the recorded spike."""
+    threshold: V_th; scale_fp: the fixed-point scale. Outputs (preallocated, zeroed): hist
+    int64 [T, C, B + 2] (0 underflow, B + 1 overflow, bin k holds edges[k-1] <= U <
+    edges[k]); count, nonfinite int64 [T, C]; usum, usumsq, qesum int64 [T, C], fixed point;
+    mismatch int64 [T, C]: neurons where Heaviside(U - V_th) differs from the recorded
+    spike; peak float64 [T, C]: the largest |U| (to refuse values the sums cannot hold)."""
     T, N, C, K = u.shape
     nb = edges.shape[0] - 1
     lo = edges[0]
@@ -28,9 +31,10 @@ def layer_sums(u, s, edges, threshold, hist, count, usum, usumsq, qesum, nonfini
         c = tc - t * C
         n_ok = 0
         n_bad = 0
-        a = 0.0
-        b = 0.0
-        q = 0.0
+        a = np.int64(0)
+        b = np.int64(0)
+        q = np.int64(0)
+        top = 0.0
         n_diff = 0
         for n in range(N):
             for k in range(K):
@@ -41,11 +45,13 @@ def layer_sums(u, s, edges, threshold, hist, count, usum, usumsq, qesum, nonfini
                     n_bad += 1
                     continue
                 n_ok += 1
-                xd = float(x)
-                a += xd
-                b += xd * xd
-                d = xd - float(s[t, n, c, k])
-                q += d * d
+                xd = np.float64(x)
+                if abs(xd) > top:
+                    top = abs(xd)
+                a += np.int64(np.rint(xd * scale_fp))
+                b += np.int64(np.rint(xd * xd * scale_fp))
+                d = xd - np.float64(s[t, n, c, k])
+                q += np.int64(np.rint(d * d * scale_fp))
                 if x < lo:
                     j = 0
                 elif x >= hi:
@@ -65,19 +71,143 @@ def layer_sums(u, s, edges, threshold, hist, count, usum, usumsq, qesum, nonfini
         usumsq[t, c] = b
         qesum[t, c] = q
         mismatch[t, c] = n_diff
+        peak[t, c] = top
 
 
-def run_layer_sums(u: np.ndarray, s: np.ndarray, edges: np.ndarray, nbins: int, threshold: float):
+def run_layer_sums(u: np.ndarray, s: np.ndarray, edges: np.ndarray, nbins: int, threshold: float, scale_fp: float):
     """Allocate outputs and run the kernel; u, s [T, N, C, H, W] numpy arrays. Returns
-    hist, count, usum, usumsq, qesum, nonfinite and the number of spike mismatches."""
+    hist, count, usum, usumsq, qesum (fixed point), nonfinite, the number of spike
+    mismatches and the largest |U|."""
     T, N, C = u.shape[:3]
     u4 = np.ascontiguousarray(u.reshape(T, N, C, -1))
     s4 = np.ascontiguousarray(s.reshape(T, N, C, -1), dtype=u4.dtype)
     hist = np.zeros((T, C, nbins + 2), np.int64)
     count = np.zeros((T, C), np.int64)
     nonfinite = np.zeros((T, C), np.int64)
-    usum, usumsq, qesum = (np.zeros((T, C), np.float64) for _ in range(3))
+    usum, usumsq, qesum = (np.zeros((T, C), np.int64) for _ in range(3))
     mismatch = np.zeros((T, C), np.int64)
-    layer_sums(u4, s4, edges.astype(u4.dtype), u4.dtype.type(threshold), hist, count, usum, usumsq, qesum,
-               nonfinite, mismatch)
-    return hist, count, usum, usumsq, qesum, nonfinite, int(mismatch.sum())
+    peak = np.zeros((T, C), np.float64)
+    layer_sums(u4, s4, edges.astype(u4.dtype), u4.dtype.type(threshold), float(scale_fp), hist, count, usum, usumsq,
+               qesum, nonfinite, mismatch, peak)
+    return hist, count, usum, usumsq, qesum, nonfinite, int(mismatch.sum()), float(peak.max(initial=0.0))
+
+
+@numba.njit(inline="always")
+def _bin(x, xd, lo, hi, nb, scale, edges):
+    if x < lo:
+        return 0
+    if x >= hi:
+        return nb + 1
+    j = int((xd - float(lo)) * scale) + 1
+    if j > nb:
+        j = nb
+    while j > 1 and x < edges[j - 1]:
+        j -= 1
+    while j < nb and x >= edges[j]:
+        j += 1
+    return j
+
+
+@numba.njit(inline="always")
+def _charge(kind, v, x, tau, decay_input, r):
+    """SpikingJelly's charge, operation for operation: IF v + x; LIF with input decay
+    v + (x - (v - r)) / tau, without v - (v - r) / tau + x."""
+    if kind == 0:
+        return v + x
+    if decay_input:
+        return v + (x - (v - r)) / tau
+    return v - (v - r) / tau + x
+
+
+@numba.njit(parallel=True, cache=True)
+def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, scale_fp, raw_index, u_out, h_out,
+                hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak):
+    """The statistics of an IF (kind 0) or LIF (kind 1) layer straight from its input and
+    spikes: U is replayed here with SpikingJelly's own operations in the input's dtype
+    (bitwise its U; tests/test_recorder.py holds them equal), so the neuron never has to
+    store its voltages. x, s: [T, N, C, K]; v0 [N, C, K] the state before the batch; r:
+    V_reset, or a soft reset (subtract the threshold) when soft; raw_index[n]: the row of
+    u_out/h_out [R, T, C, K] that keeps sample n's U and H (after reset, Eq. 4), or -1.
+    Outputs as layer_sums, accumulated."""
+    T, N, C, K = x.shape
+    nb = edges.shape[0] - 1
+    lo = edges[0]
+    hi = edges[nb]
+    scale = nb / (float(hi) - float(lo))
+    one = x.dtype.type(1.0)
+    zero = x.dtype.type(0.0)
+    for c in numba.prange(C):
+        v = np.empty(K, x.dtype)
+        for n in range(N):
+            for k in range(K):
+                v[k] = v0[n, c, k]
+            row = raw_index[n]
+            for t in range(T):
+                n_ok = 0
+                n_bad = 0
+                a = np.int64(0)
+                b = np.int64(0)
+                q = np.int64(0)
+                top = 0.0
+                n_diff = 0
+                for k in range(K):
+                    h = _charge(kind, v[k], x[t, n, c, k], tau, decay_input, r)
+                    sp = s[t, n, c, k]
+                    if soft:
+                        v[k] = h - sp * threshold
+                    else:
+                        v[k] = sp * r + (one - sp) * h
+                    if row >= 0:
+                        u_out[row, t, c, k] = h
+                        h_out[row, t, c, k] = _charge(kind, v[k], zero, tau, decay_input, r)
+                    if (h >= threshold) != (sp != 0):
+                        n_diff += 1
+                    if not math.isfinite(h):
+                        n_bad += 1
+                        continue
+                    n_ok += 1
+                    hd = np.float64(h)
+                    if abs(hd) > top:
+                        top = abs(hd)
+                    a += np.int64(np.rint(hd * scale_fp))
+                    b += np.int64(np.rint(hd * hd * scale_fp))
+                    d = hd - np.float64(sp)
+                    q += np.int64(np.rint(d * d * scale_fp))
+                    hist[t, c, _bin(h, hd, lo, hi, nb, scale, edges)] += 1
+                count[t, c] += n_ok
+                nonfinite[t, c] += n_bad
+                usum[t, c] += a
+                usumsq[t, c] += b
+                qesum[t, c] += q
+                mismatch[t, c] += n_diff
+                if top > peak[t, c]:
+                    peak[t, c] = top
+
+
+def run_replay_sums(x: np.ndarray, s: np.ndarray, v0: np.ndarray, dynamics: dict, edges: np.ndarray, nbins: int,
+                    scale_fp: float, raw_positions: list[int]):
+    """Allocate outputs and run replay_sums; x, s [T, N, C, H, W], v0 [N, C, H, W]. dynamics:
+    kind ('if' or 'lif'), tau, decay_input, v_reset (None: soft), v_threshold. Returns the
+    sums of run_layer_sums plus U and H [R, T, C, H, W] of the samples at raw_positions."""
+    T, N, C = x.shape[:3]
+    shape = x.shape[3:]
+    dtype = x.dtype.type
+    x4 = np.ascontiguousarray(x.reshape(T, N, C, -1))
+    s4 = np.ascontiguousarray(s.reshape(T, N, C, -1), dtype=x4.dtype)
+    v4 = np.ascontiguousarray(np.broadcast_to(v0, x.shape[1:]).reshape(N, C, -1), dtype=x4.dtype)
+    K = x4.shape[3]
+    raw_index = np.full(N, -1, np.int64)
+    raw_index[list(raw_positions)] = np.arange(len(raw_positions))
+    u_out = np.zeros((len(raw_positions), T, C, K), x4.dtype)
+    h_out = np.zeros_like(u_out)
+    hist = np.zeros((T, C, nbins + 2), np.int64)
+    count, nonfinite, usum, usumsq, qesum, mismatch = (np.zeros((T, C), np.int64) for _ in range(6))
+    peak = np.zeros((T, C), np.float64)
+    reset = dynamics["v_reset"]
+    replay_sums(x4, s4, v4, 0 if dynamics["kind"] == "if" else 1, dtype(dynamics.get("tau") or 1.0),
+                bool(dynamics.get("decay_input", False)), dtype(0.0 if reset is None else reset), reset is None,
+                dtype(dynamics["v_threshold"]), edges.astype(x4.dtype), float(scale_fp), raw_index, u_out, h_out,
+                hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak)
+    raw_shape = (len(raw_positions), T, C, *shape)
+    return (hist, count, usum, usumsq, qesum, nonfinite, int(mismatch.sum()), float(peak.max(initial=0.0)),
+            u_out.reshape(raw_shape), h_out.reshape(raw_shape))

@@ -11,7 +11,7 @@ from recorder import schema as S
 from recorder.adapters import RecorderError
 from recorder.reader import open_recording
 from recorder.stats import HistogramSpec
-from recorder.writer import LayerMeta, RawPlan, RecordingWriter
+from recorder.writer import LayerMeta, RawPlan, RecordingWriter, encode_raw
 
 RAW_BLOCK = 16  # raw samples read and written at a time, so memory stays flat
 
@@ -106,7 +106,8 @@ def _copy_shard(r, writer: RecordingWriter, metas: list[LayerMeta], offset: int,
             items = [(offset + int(pos), {li: {kind: arr[j] for kind, arr in kinds.items()}
                                           for li, kinds in tensors.items()}, frames[j])
                      for j, pos in enumerate(chunk)]
-        writer.write_rows(offset + written, labels[written:stop], predictions[written:stop], spikes[written:stop], items)
+        writer.write_rows(offset + written, labels[written:stop], predictions[written:stop], spikes[written:stop],
+                          encode_raw(items, plan, writer.T))
         written = stop
     for meta, st in zip(metas, writer.stats):
         sums = r.stat_sums(meta.index)

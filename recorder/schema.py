@@ -41,8 +41,9 @@ into the other slot, flushed, and only then named valid. Rows of /samples past s
 and raw chunks of those rows, may hold data of batches after the checkpoint; readers ignore
 them and a resume overwrites them.
 
-The sums of real values are stored as int64 fixed point (value * FIXED_POINT_SCALE, rounded
-per batch) so that shards and ranks merge exactly by integer addition.
+The sums of real values are stored as int64 fixed point (each value * FIXED_POINT_SCALE,
+rounded, then summed exactly) so that shards, ranks and devices merge exactly by integer
+addition, in any order.
 
 Version 1 (tests/data/recording_v1.h5) kept the statistics in /layers/<NN>/stats_<slot>/ and
 /input/ at every moment, with no shares and no CRCs; readers still accept it.
@@ -53,9 +54,11 @@ FORMAT_VERSION = 2
 SUPPORTED_VERSIONS = (1, 2)
 PARTIAL_SUFFIX = ".partial"
 
-# Sums of real values are int64 multiples of 2**-32: exact to 2.3e-10 per batch, and up to
-# +-2.1e9 per (t, c) (an overflow stops the recording with an error).
-FIXED_POINT_SCALE = 2.0**32
+# Sums of real values are int64 multiples of 2**-24: every value is rounded to 6e-8 (half to
+# even) before an exact integer sum, so any order of addition gives the same bits; sums hold up
+# to +-2.7e11 per (t, c) (an overflow stops the recording with an error). Version 1 rounded each
+# batch's float sum at 2**-32; readers take the scale from the file's settings.
+FIXED_POINT_SCALE = 2.0**24
 
 # root attributes
 A_FORMAT = "format"

@@ -36,15 +36,13 @@ class HistogramSpec:
         return np.linspace(self.lo, self.hi, self.bins + 1) * v_threshold
 
 
-def to_fixed(values) -> np.ndarray:
-    """float sums (tensor or array) -> int64 fixed point (value * FIXED_POINT_SCALE, rounded)."""
-    if isinstance(values, torch.Tensor):
-        values = values.detach().double().cpu().numpy()
-    scaled = np.round(np.asarray(values, dtype=np.float64) * S.FIXED_POINT_SCALE)
-    if scaled.size and float(np.abs(scaled).max()) >= 2.0**62:
-        raise RecorderError("a sum of U exceeds the fixed-point range of the recording format (+-2.1e9 per "
-                            "timestep and channel); record fewer samples")
-    return scaled.astype(np.int64)
+MAX_ABS_U = 2.0**19  # |U|^2 x FIXED_POINT_SCALE stays below 2**62, so no single value overflows int64
+
+
+def check_peak(peak: float) -> None:
+    if peak >= MAX_ABS_U:
+        raise RecorderError(f"a membrane potential of {peak:.3g} is too large for the recording's exact sums "
+                            f"(|U| < {MAX_ABS_U:.0f}); the model diverges: check its weights and input scale")
 
 
 def from_fixed(values: np.ndarray, scale: float = S.FIXED_POINT_SCALE) -> np.ndarray:
@@ -80,11 +78,27 @@ class LayerStats:
         from recorder.kernels import run_layer_sums
 
         un = u.detach().numpy()
-        hist, count, usum, usumsq, qesum, nonfinite, mismatch = run_layer_sums(
-            un, s.detach().to(u.dtype).numpy(), self.spec.edges(self.v_threshold), self.spec.bins, self.v_threshold)
+        hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak = run_layer_sums(
+            un, s.detach().to(u.dtype).numpy(), self.spec.edges(self.v_threshold), self.spec.bins, self.v_threshold,
+            S.FIXED_POINT_SCALE)
+        check_peak(peak)
         return {S.ST_SPIKES: s.sum(dim=1).to(torch.int64).numpy(), S.ST_HIST: hist, S.ST_COUNT: count,
-                S.ST_SUM: to_fixed(usum), S.ST_SUMSQ: to_fixed(usumsq), S.ST_QE: to_fixed(qesum),
-                S.ST_NONFINITE: nonfinite}, mismatch
+                S.ST_SUM: usum, S.ST_SUMSQ: usumsq, S.ST_QE: qesum, S.ST_NONFINITE: nonfinite}, mismatch
+
+    def batch_sums_replay(self, x: torch.Tensor, s: torch.Tensor, v0: torch.Tensor, dynamics: dict,
+                          raw_positions: list[int]) -> tuple[dict[str, np.ndarray], int, np.ndarray, np.ndarray]:
+        """The statistics of an IF/LIF layer from its input x, spikes s [T, N, C, H, W] and
+        state before the batch v0 [N, C, H, W] (U replayed in the kernel, see
+        recorder.kernels.replay_sums); also U and H [R, T, C, H, W] of the samples at
+        raw_positions."""
+        from recorder.kernels import run_replay_sums
+
+        hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak, u_raw, h_raw = run_replay_sums(
+            x.detach().numpy(), s.detach().to(x.dtype).numpy(), v0.detach().numpy(), dynamics,
+            self.spec.edges(self.v_threshold), self.spec.bins, S.FIXED_POINT_SCALE, raw_positions)
+        check_peak(peak)
+        return ({S.ST_SPIKES: s.sum(dim=1).to(torch.int64).numpy(), S.ST_HIST: hist, S.ST_COUNT: count,
+                 S.ST_SUM: usum, S.ST_SUMSQ: usumsq, S.ST_QE: qesum, S.ST_NONFINITE: nonfinite}, mismatch, u_raw, h_raw)
 
     def batch_sums_torch(self, u: torch.Tensor, s: torch.Tensor) -> tuple[dict[str, np.ndarray], int]:
         T, N, C, H, W = u.shape
@@ -102,17 +116,26 @@ class LayerStats:
         flat = torch.where(finite, bin_index + offsets, torch.full((), T * C * nbins, device=u.device))
         hist = torch.bincount(flat.reshape(-1), minlength=T * C * nbins + 1)[: T * C * nbins]
         u64 = u0.double()
+        check_peak(float(u64.abs().max()) if u64.numel() else 0.0)
         mismatch = int(((u >= self.v_threshold) != (s != 0)).sum())
+
+        def fixed(values: torch.Tensor) -> np.ndarray:  # each value rounded (half to even), then an exact sum
+            return (torch.round(values * S.FIXED_POINT_SCALE).to(torch.int64) * finite).sum(dim=dims).cpu().numpy()
+
         return {
             S.ST_SPIKES: s.sum(dim=1).to(torch.int64).cpu().numpy(),
             S.ST_HIST: hist.view(T, C, nbins).cpu().numpy().astype(np.int64),
             S.ST_COUNT: finite.sum(dim=dims).cpu().numpy().astype(np.int64),
-            S.ST_SUM: to_fixed(u64.sum(dim=dims)),
-            S.ST_SUMSQ: to_fixed((u64 * u64).sum(dim=dims)),
-            S.ST_QE: to_fixed(((u64 - s.double()) ** 2 * finite).sum(dim=dims)),
+            S.ST_SUM: fixed(u64),
+            S.ST_SUMSQ: fixed(u64 * u64),
+            S.ST_QE: fixed((u64 - s.double()) ** 2),
             S.ST_NONFINITE: (~finite).sum(dim=dims).cpu().numpy().astype(np.int64),
         }, mismatch
 
     def add(self, sums: dict[str, np.ndarray]) -> None:
+        for name in S.FIXED_POINT_STATS:
+            if np.abs(self.arrays[name].astype(np.float64) + sums[name].astype(np.float64)).max(initial=0) >= 2.0**62:
+                raise RecorderError("a sum of U exceeds the range of the recording's exact sums (about "
+                                    f"{2.0**62 / S.FIXED_POINT_SCALE:.2g} per timestep and channel); record fewer samples")
         for name, value in sums.items():
             self.arrays[name] += value

@@ -116,6 +116,22 @@ def encode_chunk(array: np.ndarray) -> bytes:
     return zlib.compress(data.tobytes(), COMPRESSION_LEVEL)
 
 
+def stored(kind: str, array: np.ndarray, plan: RawPlan, T: int) -> np.ndarray:
+    """A raw tensor [T, C, H, W] in its stored dtype and layout."""
+    if kind == S.R_S:
+        spikes = np.asarray(array) > 0
+        return np.packbits(spikes.reshape(T, -1), axis=1) if plan.spikes == "packed" else spikes
+    return np.asarray(array).astype(plan.u_dtype)
+
+
+def encode_raw(raw: list, plan: RawPlan, T: int) -> list[tuple[int, dict[int, dict[str, bytes]], bytes]]:
+    """Raw items (row, {layer index: {kind: array [T, C, H, W]}}, input frames [T, P, H, W])
+    as the compressed chunks they are stored as (done by whichever process recorded them)."""
+    return [(row, {li: {kind: encode_chunk(stored(kind, arr, plan, T)) for kind, arr in kinds.items()}
+                   for li, kinds in layers.items()}, encode_chunk(np.asarray(frames, np.float32)))
+            for row, layers, frames in raw]
+
+
 def _chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
     """One chunk for the whole array unless it is over MAX_CHUNK_BYTES; then leading
     dimensions are cut to 1 until a chunk fits."""
@@ -175,8 +191,8 @@ class RecordingWriter:
     sample_indices: the dataset index of every planned row, in recording order. shares:
     contiguous (start, stop) row ranges recorded in order, one per process (default: one).
     Use: create(overwrite) or resume(); start(layers, input_shape) after the first batch
-    shows the layer shapes; write_rows(...) and stats.add per batch, then advance(share, n);
-    finish() when every share is done, or abort() on an error.
+    shows the layer shapes; write_rows(...) and advance(share, n) per batch; set_totals(...)
+    before checkpoint() (when checkpoint_due()) and before finish(); abort() on an error.
     """
 
     def __init__(self, path: Path, *, n_total: int, sample_indices: list[int], spec: HistogramSpec,
@@ -202,6 +218,8 @@ class RecordingWriter:
         self.stats: list[LayerStats] = []
         self.event_sum: np.ndarray | None = None
         self.active: np.ndarray | None = None
+        self.base: list[dict[str, np.ndarray]] = []
+        self.base_input: tuple[np.ndarray, np.ndarray] | None = None
         self.shares_done = [0] * len(self.shares)
         self.slot = -1
         self.failed = False
@@ -209,7 +227,7 @@ class RecordingWriter:
         self._last_checkpoint = time.monotonic()
         self.model_info, self.data_info, self.shard = model_info, data_info, shard
         self.settings = {"histogram": {"lo": spec.lo, "hi": spec.hi, "bins": spec.bins, "bin_width_vth": spec.width},
-                         "fixed_point_scale": S.FIXED_POINT_SCALE,
+                         "fixed_point_scale": S.FIXED_POINT_SCALE, "fixed_point_rounding": "each value",
                          "raw": {"indices": list(raw.indices), "u_dtype": raw.u_dtype, "spikes": raw.spikes,
                                  "h": raw.keep_h, "x": raw.keep_x}, "T": T,
                          "shares": [list(s) for s in self.shares], "batch_size": batch_size}
@@ -231,12 +249,21 @@ class RecordingWriter:
 
     def advance(self, share: int, count: int) -> None:
         """Mark `count` more rows of `share` as recorded (their data is written and their
-        statistics added); checkpoints when the interval has passed."""
+        statistics counted in the totals the next checkpoint receives)."""
         self.shares_done[share] += count
         if self.shares_done[share] > self.shares[share][1] - self.shares[share][0]:
             raise RecorderError(f"share {share} recorded more rows than it has")
-        if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
-            self.checkpoint()
+
+    def checkpoint_due(self) -> bool:
+        return time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
+
+    def set_totals(self, sums: list[dict[str, np.ndarray]], event_sum: np.ndarray, active: np.ndarray) -> None:
+        """The statistics to write: what the file held when this run started (a resume) plus
+        `sums`, the statistics recorded since (by every process)."""
+        for st, base, add in zip(self.stats, self.base, sums):
+            for name in st.arrays:
+                st.arrays[name] = base[name] + add[name]
+        self.event_sum, self.active = self.base_input[0] + event_sum, self.base_input[1] + active
 
     # -- space and errors --------------------------------------------------------------
     def _file_size(self) -> int:
@@ -315,6 +342,7 @@ class RecordingWriter:
         self.stats = [LayerStats(T, l.shape, l.params["v_threshold"], self.spec) for l in layers]
         self.event_sum = np.zeros(input_shape, np.float64)
         self.active = np.zeros(input_shape, np.int64)
+        self._keep_base()
         kinds = self.raw.kinds
         early = n * (8 * 3 + 4 * len(layers) * T) + k * 8 * (2 + len(kinds)) * (len(layers) + 1)
         self.ensure_space(early, "laying out the recording")
@@ -365,15 +393,12 @@ class RecordingWriter:
 
     # -- per batch ---------------------------------------------------------------------
     def write_rows(self, start: int, labels: np.ndarray, predictions: np.ndarray, spike_counts: np.ndarray,
-                   raw: list[tuple[int, dict[int, dict[str, np.ndarray]], np.ndarray]] = ()) -> None:
+                   encoded: list[tuple[int, dict[int, dict[str, bytes]], bytes]] = ()) -> None:
         """Write rows start .. start + n of the per-sample arrays (labels, predictions [n],
-        spike_counts [n, L, T]) and the raw tensors of those rows: raw holds (row, {layer
-        index: {kind: array [T, C, H, W]}}, input frames [T, P, H, W]) for each raw row."""
+        spike_counts [n, L, T]) and the raw chunks of those rows (see encode_raw)."""
         n = len(labels)
         stop = start + n
-        encoded = [(row, {li: {kind: encode_chunk(self._stored(kind, arr)) for kind, arr in kinds.items()}
-                          for li, kinds in layers.items()}, encode_chunk(np.asarray(frames, np.float32)))
-                   for row, layers, frames in raw]
+        raw = encoded
         nbytes = sum(len(frames) + sum(len(c) for kinds in layers.values() for c in kinds.values())
                      for _, layers, frames in encoded)
         self.ensure_space(nbytes, f"writing {len(raw)} raw samples")
@@ -387,26 +412,33 @@ class RecordingWriter:
                 if not np.array_equal(g[name][start:stop], value):
                     raise RecorderError(f"per-sample rows {start}..{stop} of {name} read back differently; the "
                                         "storage is failing")
-        with self._io("raw tensors"):
-            for row, layers, frames in encoded:
-                raw_row = self.raw_rows[self.sample_indices[row]]
-                for li, kinds in layers.items():
-                    rg = self.file[S.layer_group(li)][S.RAW]
-                    crcs = []
-                    for kind in self.raw.kinds:
-                        self._write_chunk(rg[kind], raw_row, kinds[kind])
-                        crcs.append(zlib.crc32(kinds[kind]))
-                    rg[S.R_CRC][raw_row] = np.asarray(crcs, np.uint32)
-                rig = self.file[S.RAW_INPUT]
-                self._write_chunk(rig[S.RI_FRAMES], raw_row, frames)
-                rig[S.R_CRC][raw_row] = np.asarray([zlib.crc32(frames)], np.uint32)
+        for row, layers, frames in encoded:
+            for li, kinds in layers.items():
+                self.write_raw_layer(row, li, kinds, checked=True)
+            self.write_raw_input(row, frames, checked=True)
 
-    def _stored(self, kind: str, array: np.ndarray) -> np.ndarray:
-        """A raw tensor [T, C, H, W] in its stored dtype and layout."""
-        if kind == S.R_S:
-            spikes = np.asarray(array) > 0
-            return np.packbits(spikes.reshape(self.T, -1), axis=1) if self.raw.spikes == "packed" else spikes
-        return np.asarray(array).astype(self.raw.u_dtype)
+    def write_raw_layer(self, row: int, layer: int, kinds: dict[str, bytes], checked: bool = False) -> None:
+        """The compressed raw chunks {kind: bytes} of one layer of the sample in `row`."""
+        if not checked:
+            self.ensure_space(sum(len(b) for b in kinds.values()), "writing raw tensors")
+        with self._io("raw tensors"):
+            raw_row = self.raw_rows[self.sample_indices[row]]
+            rg = self.file[S.layer_group(layer)][S.RAW]
+            crcs = []
+            for kind in self.raw.kinds:
+                self._write_chunk(rg[kind], raw_row, kinds[kind])
+                crcs.append(zlib.crc32(kinds[kind]))
+            rg[S.R_CRC][raw_row] = np.asarray(crcs, np.uint32)
+
+    def write_raw_input(self, row: int, frames: bytes, checked: bool = False) -> None:
+        """The compressed input frames of the raw sample in `row`."""
+        if not checked:
+            self.ensure_space(len(frames), "writing raw input frames")
+        with self._io("raw tensors"):
+            raw_row = self.raw_rows[self.sample_indices[row]]
+            rig = self.file[S.RAW_INPUT]
+            self._write_chunk(rig[S.RI_FRAMES], raw_row, frames)
+            rig[S.R_CRC][raw_row] = np.asarray([zlib.crc32(frames)], np.uint32)
 
     @staticmethod
     def _write_chunk(ds: h5py.Dataset, row: int, data: bytes) -> None:
@@ -415,11 +447,6 @@ class RecordingWriter:
         _, back = ds.id.read_direct_chunk(offset)
         if zlib.crc32(back) != zlib.crc32(data):
             raise RecorderError(f"{ds.name} row {row} read back differently after writing; the storage is failing")
-
-    def add_input(self, frames: np.ndarray) -> None:
-        """Add a batch of input frames [T, N, P, H, W] to the input statistics."""
-        self.event_sum += frames.sum(axis=1, dtype=np.float64)
-        self.active += (frames > 0).sum(axis=1)
 
     # -- checkpoints -------------------------------------------------------------------
     def _stat_arrays(self, slot: int | None) -> list[tuple[str, dict[str, np.ndarray]]]:
@@ -519,12 +546,19 @@ class RecordingWriter:
                 st.arrays[name] = group[name][...]
         group = f[S.checkpoint_input(self.slot)]
         self.event_sum, self.active = group[S.I_EVENT_SUM][...], group[S.I_ACTIVE][...]
+        self._keep_base()
 
     def ensure_input_shape(self, input_shape: tuple[int, ...]) -> None:
         """After a resume from before the first checkpoint, the input sums start at zero."""
         if self.event_sum is None:
             self.event_sum = np.zeros(input_shape, np.float64)
             self.active = np.zeros(input_shape, np.int64)
+            self._keep_base()
+
+    def _keep_base(self) -> None:
+        """What the file holds now is the base that later sums are added to."""
+        self.base = [{k: v.copy() for k, v in st.arrays.items()} for st in self.stats]
+        self.base_input = (self.event_sum.copy(), self.active.copy())
 
     # -- the end -----------------------------------------------------------------------
     def finish(self) -> Path:
@@ -591,14 +625,14 @@ class RecordingWriter:
         _fsync_dir(self.path.parent)
         return self.path
 
-    def abort(self, error: BaseException | None = None) -> None:
-        """After an error or interruption: checkpoint what is finished (unless writing is
-        what failed), then close. The partial file stays, readable and incomplete; a
-        DiskFullError `error` learns how many samples it keeps."""
+    def abort(self, error: BaseException | None = None, save: bool = True) -> None:
+        """After an error or interruption: checkpoint what is finished (when `save`, and
+        unless writing is what failed), then close. The partial file stays, readable and
+        incomplete; a DiskFullError `error` learns how many samples it keeps."""
         if self.file is None:
             return
         try:
-            if not self.failed and self.started:
+            if save and not self.failed and self.started and self.base:
                 try:
                     self.checkpoint()
                 except RecorderError:

@@ -129,10 +129,13 @@ def test_online_statistics_equal_raw_tensors(tmp_path):
                     assert np.array_equal(st["hist"][t, c], expected)
             per_tc = u.transpose(1, 2, 0, 3, 4).reshape(T, info.shape[0], -1)
             assert np.array_equal(st["u_count"], np.full((T, info.shape[0]), per_tc.shape[2]))
-            assert np.allclose(st["u_sum"], per_tc.sum(-1), atol=1e-6, rtol=1e-9)
-            assert np.allclose(st["u_sumsq"], (per_tc ** 2).sum(-1), atol=1e-6, rtol=1e-9)
-            qe = ((u - s) ** 2).transpose(1, 2, 0, 3, 4).reshape(T, info.shape[0], -1).sum(-1)
-            assert np.allclose(st["qe_sum"], qe, atol=1e-6, rtol=1e-9)
+            # the sums are exact sums of the values rounded to 2**-24: exactly that, by hand
+            exact = lambda values: np.rint(values * 2.0**24).sum(-1) / 2.0**24  # noqa: E731
+            assert np.array_equal(st["u_sum"], exact(per_tc))
+            assert np.array_equal(st["u_sumsq"], exact(per_tc ** 2))
+            qe = ((u - s) ** 2).transpose(1, 2, 0, 3, 4).reshape(T, info.shape[0], -1)
+            assert np.array_equal(st["qe_sum"], exact(qe))
+            assert np.allclose(st["u_sum"], per_tc.sum(-1), atol=per_tc.shape[2] * 2.0**-25)  # the rounding bound
             var = st["u_sumsq"] / st["u_count"] - (st["u_sum"] / st["u_count"]) ** 2
             assert np.allclose(var, per_tc.var(-1), atol=1e-6)
         spikes = rec.sample_spike_counts()
@@ -302,10 +305,9 @@ def test_cpu_kernel_equals_pytorch_path():
     fast, fast_mismatch = st.batch_sums_kernel(u, s)
     slow, slow_mismatch = st.batch_sums_torch(u, s)
     assert fast_mismatch == slow_mismatch == 1
-    for key in ("spike_count", "hist", "u_count", "nonfinite"):
+    for key in fast:  # the sums too: every value is rounded before an exact integer sum
         assert np.array_equal(fast[key], slow[key]), key
-    for key in ("u_sum", "u_sumsq", "qe_sum"):
-        assert np.allclose(fast[key], slow[key], atol=64), key  # fixed point units of 2**-32
+    assert int(fast["u_sum"][0, 0]) == int(np.rint(u[0, :, 0][torch.isfinite(u[0, :, 0])].double().numpy() * 2**24).sum())
     bins = np.searchsorted(edges.numpy(), u.numpy(), side="right")
     assert int(fast["hist"][0, 0, 1]) == int(((bins[0, :, 0] == 1) & np.isfinite(u[0, :, 0].numpy())).sum())
 
@@ -365,3 +367,34 @@ def test_fast_lif_charge_is_bitwise_spikingjelly(decay_input, v_reset):
     x, v = torch.randn(10_000, generator=g), torch.randn(10_000, generator=g)
     expected = sj_functional.lif_charge(x, v, 10 / 7, decay_input, v_reset)
     assert torch.equal(lif_charge(x, v, 10 / 7, decay_input, v_reset), expected)
+
+
+@pytest.mark.parametrize("kind", ["lif", "if"])
+@pytest.mark.parametrize("decay_input", [True, False])
+@pytest.mark.parametrize("v_reset", [0.0, None, -0.2])
+def test_kernel_replay_is_bitwise_spikingjellys_u(kind, decay_input, v_reset):
+    """The kernel rebuilds U from the input and the spikes alone; it must be SpikingJelly's U
+    to the bit (the neuron's own voltages, replayed with its own charge function)."""
+    from spikingjelly.activation_based import functional as sj_functional
+
+    from recorder.kernels import run_replay_sums
+
+    torch.manual_seed(5)
+    make = neuron.LIFNode if kind == "lif" else neuron.IFNode
+    extra = {"tau": 10 / 7, "decay_input": decay_input} if kind == "lif" else {}
+    cell = make(v_reset=v_reset, v_threshold=0.3, step_mode="m", store_v_seq=True, **extra)
+    x = torch.randn(12, 16, 3, 7, 7) * 0.4
+    with torch.no_grad():
+        s = cell(x)
+    v_prev = torch.cat([torch.full_like(x[:1], 0.0 if v_reset is None else v_reset), cell.v_seq[:-1]])
+    u_ref = (sj_functional.lif_charge(x, v_prev, 10 / 7, decay_input, v_reset) if kind == "lif" else v_prev + x)
+    dynamics = {"kind": kind, "tau": 10 / 7 if kind == "lif" else None, "decay_input": decay_input,
+                "v_reset": v_reset, "v_threshold": 0.3}
+    v0 = torch.full_like(x[0], 0.0 if v_reset is None else v_reset)
+    *_, mismatch, peak, u_raw, h_raw = run_replay_sums(x.numpy(), s.numpy(), v0.numpy(), dynamics,
+                                                        np.linspace(-1.2, 1.2, 41), 40, 2.0**24, list(range(16)))
+    assert mismatch == 0
+    assert np.array_equal(u_raw, u_ref.transpose(0, 1).numpy())
+    h_ref = (sj_functional.lif_charge(torch.zeros_like(x), cell.v_seq, 10 / 7, decay_input, v_reset) if kind == "lif"
+             else cell.v_seq + 0)
+    assert np.array_equal(h_raw, h_ref.transpose(0, 1).numpy())

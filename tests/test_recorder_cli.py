@@ -82,14 +82,14 @@ def test_kill_9_leaves_a_readable_file_that_resumes(nmnist_dir, nmnist_checkpoin
     script = f"""
 import sys, time
 sys.path[:0] = [{str(REPO)!r}]
-import recorder.writer as w
-original = w.RecordingWriter.advance
-def slow(self, share, count):
-    original(self, share, count)
+import recorder.recorder as r
+original = r.Recorder.commit
+def slow(self, *args):
+    original(self, *args)
     if self.n_done == 8:
         open({str(marker)!r}, "w").close()
         time.sleep(60)
-w.RecordingWriter.advance = slow
+r.Recorder.commit = slow
 from recorder.cli import main
 main(["record", "--checkpoint", {str(nmnist_checkpoint)!r}, "--data", {str(nmnist_dir)!r}, "--out", {str(out)!r},
       "--max-samples", "16", "--raw-indices", "1", "10", "--batch-size", "4", "--no-progress",
