@@ -45,7 +45,7 @@ from models.plif_snn import PLIFSNN5
 
 ARCHS = {"A": "models/Net.py", "B": "models/Net2.py", "C": "models/Net3.py", "D": "models/Net4.py"}
 WRAPPERS = ("net", "state_dict", "model")
-_CONTAINERS = ("conv", "bn", "linear", "spike", "fc")
+_CONTAINERS = ("conv", "bn", "linear", "spike")  # (ASA's own fc.0 is an nn.Sequential in every layout)
 
 
 @dataclass(frozen=True)

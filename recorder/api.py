@@ -339,13 +339,14 @@ def _record_distributed(model, settings: RecordSettings, dataset: Dataset, plan:
         opened = None
     except BaseException as exc:  # e.g. rank 0 finds the output file already there
         opened = exc
-    verdict = link.broadcast((None if opened is None else str(opened), rec.already_complete) if world.main else None,
+    problems = link.gather(None if opened is None else f"rank {world.rank}: {opened}", "opening the recording")
+    verdict = link.broadcast((next((p for p in problems if p), None), rec.already_complete) if world.main else None,
                              "opening the recording")
     if opened is not None:
         raise opened
     if verdict[0]:
         rec.__exit__(None, None, None)
-        raise RecorderError(f"rank 0 could not open the recording: {verdict[0]}")
+        raise RecorderError(f"the recording could not start: {verdict[0]}")
     failure = None
     try:
         if not verdict[1]:

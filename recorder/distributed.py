@@ -90,8 +90,8 @@ def _stop_on_sigterm() -> None:
     rank = os.environ.get("RANK", "?")
 
     def stop(signum, frame):
-        raise PeerStopped(f"rank {rank}: stopped because another process of the run ended; the recording keeps "
-                          "its last checkpoint: run the same command again with --resume")
+        raise PeerStopped(f"rank {rank}: lost the other processes (another rank ended and torchrun stopped this "
+                          "one); the recording keeps its last checkpoint: run the same command again with --resume")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
 
@@ -142,14 +142,23 @@ class Lockstep:
         return out
 
 
+def _error(rank: int, exc: BaseException) -> str:
+    return f"rank {rank}: {str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+
+
 def record_lockstep(rec: Recorder, world: World, dataset: Dataset, plan: list[int], row_shares: list[tuple[int, int]],
                     batch_size: int, device: torch.device, progress: Callable[[int, int], None] | None = None,
                     bar=None) -> None:
-    """Record this rank's share in lockstep with the others; rank 0 writes (rec.writer)."""
+    """Record this rank's share in lockstep with the others; rank 0 writes (rec.writer).
+    Every rank calls the same collectives in the same order on every path: an error on any
+    rank becomes the step's status, which every rank then raises."""
     from recorder.api import Indexed
 
     link = Lockstep(world)
-    done = link.broadcast(list(rec.writer.shares_done) if world.main else None, "agreeing on the progress")
+    done, layout = link.broadcast((list(rec.writer.shares_done), rec.layout()) if world.main else None,
+                                  "agreeing on the progress")
+    if layout is not None:
+        rec.ensure_local(*layout)
     start, stop = row_shares[world.rank]
     row = start + done[world.rank]
     steps = max(_steps(s, d, batch_size) for s, d in zip(row_shares, done))
@@ -166,33 +175,54 @@ def record_lockstep(rec: Recorder, world: World, dataset: Dataset, plan: list[in
                     outputs = rec.model(frames)
                 result = rec.measure(frames, outputs, y.numpy(), idx.tolist(), row, stop)
                 row += len(idx)
-        except (ValueError, OSError) as exc:  # the project's errors (event files, shapes ...) are ValueErrors
-            error = f"rank {world.rank}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        except Exception as exc:  # any failure on this rank stops every rank, with this line
+            error = _error(world.rank, exc)
         head = None if result is None else (result.start, result.labels, result.predictions, result.spike_counts,
                                              len(result.raw))
         heads = link.gather((error, head), "sending per-sample rows")
         verdict = None
         if world.main:
             status = next((e for e, _ in heads if e), None) or _write_rows(rec, heads)
-            verdict = (status, max((h[4] for _, h in heads if h), default=0), len(rec.layers))
-        status, raw_count, layers = link.broadcast(verdict, "agreeing on the step")
+            verdict = (status, max((h[4] for _, h in heads if h), default=0), len(rec.layers), rec.layout())
+        status, raw_count, layers, layout = link.broadcast(verdict, "agreeing on the step")
         if status:
             raise RecorderError(status)
+        if layout is not None:
+            rec.ensure_local(*layout)
         status = _move_raw(rec, link, world, result, raw_count, layers)
-        if world.main and status is None:
-            for rank, (_, h) in enumerate(heads):
-                if h is not None:
-                    rec.writer.advance(rank, len(h[1]))
-        status = link.broadcast(status, "closing the step")
+        try:
+            if result is not None:
+                rec.accept(result)
+            accepted = None
+        except Exception as exc:
+            accepted = _error(world.rank, exc)
+        errors = link.gather(accepted, "counting the step")
+        verdict = None
+        if world.main:
+            status = status or next((e for e in errors if e), None)
+            if status is None:
+                try:
+                    for rank, (_, h) in enumerate(heads):
+                        if h is not None:
+                            rec.writer.advance(rank, len(h[1]))
+                except Exception as exc:
+                    status = _error(0, exc)
+            verdict = (status, status is None and rec.writer.checkpoint_due())
+        status, due = link.broadcast(verdict, "closing the step")
         if status:
             raise RecorderError(status)
-        if result is not None:
-            rec.accept(result)
-        if link.broadcast(rec.writer.checkpoint_due() if world.main else None, "timing a checkpoint"):
+        if due:
             totals = reduce_totals(rec, link)
+            saved = None
             if world.main:
-                rec.sync_totals(totals)
-                rec.writer.checkpoint()
+                try:
+                    rec.sync_totals(totals)
+                    rec.writer.checkpoint()
+                except Exception as exc:
+                    saved = _error(0, exc)
+            saved = link.broadcast(saved, "saving a checkpoint")
+            if saved:
+                raise RecorderError(saved)
         if world.main:
             if bar is not None:
                 bar.update(rec.writer.n_done - bar.n)
@@ -221,8 +251,8 @@ def _write_rows(rec: Recorder, heads: list) -> str | None:
                 start, labels, predictions, spikes, _ = head
                 rec.writer.write_rows(start, labels, predictions, spikes, [])
         return None
-    except (ValueError, OSError) as exc:
-        return f"rank 0: {str(exc).splitlines()[0]}"
+    except Exception as exc:
+        return _error(0, exc)
 
 
 def _move_raw(rec: Recorder, link: Lockstep, world: World, result, raw_count: int, layers: int) -> str | None:
@@ -244,13 +274,14 @@ def _move_raw(rec: Recorder, link: Lockstep, world: World, result, raw_count: in
                             rec.writer.write_raw_layer(p[0], p[1], p[2])
                         else:
                             rec.writer.write_raw_input(p[0], p[2])
-                except (ValueError, OSError) as exc:
-                    status = f"rank 0: {str(exc).splitlines()[0]}"
+                except Exception as exc:
+                    status = _error(0, exc)
     return status
 
 
 def reduce_totals(rec: Recorder, link: Lockstep):
-    """Every rank's sums added up (an all_reduce each); rank 0 gets them for the writer."""
+    """Every rank's sums added up (an all_reduce each); rank 0 gets them for the writer.
+    Every rank holds sums of the same layout (Recorder.ensure_local), zeros if it measured nothing."""
     sums, event_sum, active = rec.local_sums()
     names = list(sums[0]) if sums else []
     flat = [layer[name] for layer in sums for name in names] + [event_sum, active]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from recorder import schema as S
 from recorder.stats import from_fixed
-from recorder.validate import RecordingFormatError, _input_location, _stats_location, check
+from recorder.validate import RecordingFormatError, _input_location, _stats_location, check, probe
 
 __all__ = ["LayerInfo", "Recording", "RecordingFormatError", "open_recording"]
 
@@ -55,8 +56,29 @@ class LayerInfo:
         return int(np.prod(self.shape))
 
 
+PROBE_TIMEOUT_S = float(os.environ.get("SNNR_PROBE_TIMEOUT_S", "60"))
+_probed: dict[tuple, str | None] = {}
+
+
+def probe_isolated(path: Path) -> str | None:
+    """recorder.validate.probe in the 'hdf5' worker, once per file version (path, size,
+    modification time): the problem when the file hangs or crashes the HDF5 library, or
+    what probe found; None when all is well."""
+    from events.isolated import CRASHED, worker
+
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _probed:
+        outcome, problem = worker("hdf5").run(probe, str(path), timeout=PROBE_TIMEOUT_S)
+        _probed[key] = problem if outcome == "ok" else (
+            "reading its structure crashed the HDF5 library" if outcome == CRASHED else
+            f"reading its structure did not end within {PROBE_TIMEOUT_S:g} s (a damaged attribute or index)")
+    return _probed[key]
+
+
 class Recording:
-    """An open recording (use as a context manager, or call close())."""
+    """An open recording (use as a context manager, or call close()). Every file is first
+    probed in a worker process (see probe), so that no damage can hang or crash this one."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -65,6 +87,10 @@ class Recording:
             hint = (f"; an interrupted recording of it is at {partial.name} (open that, or finish it with "
                     "`python -m recorder record ... --resume`)" if partial.is_file() else "")
             raise RecordingFormatError(f"{self.path}: file does not exist{hint}")
+        problem = probe_isolated(self.path)
+        if problem and problem.startswith("reading its structure"):  # other problems: found again below, in detail
+            raise RecordingFormatError(f"{self.path}: damaged recording, {problem}; it cannot be read safely: "
+                                       "record it again")
         try:
             self.file = h5py.File(self.path, "r")
         except OSError as exc:

@@ -3,6 +3,9 @@ they do, batch by batch, into a recording file."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +17,22 @@ from recorder.adapters import RecorderError
 from recorder.capture import Capture, find_neuron_layers
 from recorder.stats import HistogramSpec, LayerStats
 from recorder.writer import MAX_SPIKE_MISMATCH, LayerMeta, RawPlan, RecordingWriter, _AlreadyComplete, encode_raw
+
+
+@contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) until the block is done, so that it cannot split it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *a: caught.append(a))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
 
 
 @dataclass
@@ -151,14 +170,33 @@ class Recorder:
         start, stop = writer.next_rows()
         result = self.measure(frames, outputs, labels, indices, start, stop)
         writer.write_rows(result.start, result.labels, result.predictions, result.spike_counts, result.raw)
-        self.accept(result)
-        writer.advance(0, len(result.labels))
+        with interrupts_deferred():  # the sums and the progress move together, or not at all
+            self.accept(result)
+            writer.advance(0, len(result.labels))
         if writer.checkpoint_due():
             self.sync_totals()
             writer.checkpoint()
 
+    def ensure_local(self, layers: list[LayerMeta], input_shape: tuple[int, ...]) -> None:
+        """Zero sums of the given layout, for a process that has not measured a batch yet."""
+        if not self.layers:
+            self.layers = list(layers)
+        if not self.local:
+            self.local = [LayerStats(self.T, m.shape, m.params["v_threshold"], self.spec) for m in self.layers]
+            self.local_input = (np.zeros(input_shape, np.float64), np.zeros(input_shape, np.int64))
+
+    def layout(self) -> tuple[list[LayerMeta], tuple[int, ...]] | None:
+        """(layers, input shape) once known, to hand to processes that have not measured yet."""
+        if self.local_input is not None:
+            return self.layers, tuple(self.local_input[0].shape)
+        if self.writer is not None and self.writer.layers and self.writer.event_sum is not None:
+            return self.writer.layers, tuple(self.writer.event_sum.shape)
+        return None
+
     def accept(self, result: BatchResult) -> None:
-        """Count a written batch in this process's sums."""
+        """Count a written batch in this process's sums (all layers, or none on an error)."""
+        for st, batch in zip(self.local, result.sums):
+            st.check(batch)
         for st, batch in zip(self.local, result.sums):
             st.add(batch)
         self.local_input[0][...] += result.event_sum
@@ -183,9 +221,7 @@ class Recorder:
             self.writer.start(self.layers, input_shape)
         if self.writer is not None:
             self.writer.ensure_input_shape(input_shape)
-        if not self.local:
-            self.local = [LayerStats(self.T, m.shape, m.params["v_threshold"], self.spec) for m in self.layers]
-            self.local_input = (np.zeros(input_shape, np.float64), np.zeros(input_shape, np.int64))
+        self.ensure_local(self.layers, input_shape)
         for meta, tr in zip(self.layers, ordered):
             if tr["s"].shape[0] != self.T or tuple(tr["s"].shape[2:]) != meta.shape:
                 raise RecorderError(f"layer {meta.name}: got [T={tr['s'].shape[0]}, N, {list(tr['s'].shape[2:])}], "

@@ -39,10 +39,13 @@ class HistogramSpec:
 MAX_ABS_U = 2.0**19  # |U|^2 x FIXED_POINT_SCALE stays below 2**62, so no single value overflows int64
 
 
-def check_peak(peak: float) -> None:
-    if peak >= MAX_ABS_U:
-        raise RecorderError(f"a membrane potential of {peak:.3g} is too large for the recording's exact sums "
-                            f"(|U| < {MAX_ABS_U:.0f}); the model diverges: check its weights and input scale")
+def check_peak(peak: float, values: int = 1) -> None:
+    """Refuse a batch whose sums could leave int64: the largest |U| squared, times the values
+    summed per (t, c), times the fixed-point scale, must stay below 2**62."""
+    if peak >= MAX_ABS_U or peak * peak * max(values, 1) * S.FIXED_POINT_SCALE >= 2.0**62:
+        raise RecorderError(f"a membrane potential of {peak:.3g} is too large for the recording's exact sums over "
+                            f"{values} values per timestep and channel; the model diverges (check its weights and input "
+                            "scale), or record smaller batches")
 
 
 def from_fixed(values: np.ndarray, scale: float = S.FIXED_POINT_SCALE) -> np.ndarray:
@@ -81,7 +84,7 @@ class LayerStats:
         hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak = run_layer_sums(
             un, s.detach().to(u.dtype).numpy(), self.spec.edges(self.v_threshold), self.spec.bins, self.v_threshold,
             S.FIXED_POINT_SCALE)
-        check_peak(peak)
+        check_peak(peak, int(np.prod(u.shape[1:])) // u.shape[2])
         return {S.ST_SPIKES: s.sum(dim=1).to(torch.int64).numpy(), S.ST_HIST: hist, S.ST_COUNT: count,
                 S.ST_SUM: usum, S.ST_SUMSQ: usumsq, S.ST_QE: qesum, S.ST_NONFINITE: nonfinite}, mismatch
 
@@ -96,7 +99,7 @@ class LayerStats:
         hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak, u_raw, h_raw = run_replay_sums(
             x.detach().numpy(), s.detach().to(x.dtype).numpy(), v0.detach().numpy(), dynamics,
             self.spec.edges(self.v_threshold), self.spec.bins, S.FIXED_POINT_SCALE, raw_positions)
-        check_peak(peak)
+        check_peak(peak, int(np.prod(x.shape[1:])) // x.shape[2])
         return ({S.ST_SPIKES: s.sum(dim=1).to(torch.int64).numpy(), S.ST_HIST: hist, S.ST_COUNT: count,
                  S.ST_SUM: usum, S.ST_SUMSQ: usumsq, S.ST_QE: qesum, S.ST_NONFINITE: nonfinite}, mismatch, u_raw, h_raw)
 
@@ -116,7 +119,7 @@ class LayerStats:
         flat = torch.where(finite, bin_index + offsets, torch.full((), T * C * nbins, device=u.device))
         hist = torch.bincount(flat.reshape(-1), minlength=T * C * nbins + 1)[: T * C * nbins]
         u64 = u0.double()
-        check_peak(float(u64.abs().max()) if u64.numel() else 0.0)
+        check_peak(float(u64.abs().max()) if u64.numel() else 0.0, N * H * W)
         mismatch = int(((u >= self.v_threshold) != (s != 0)).sum())
 
         def fixed(values: torch.Tensor) -> np.ndarray:  # each value rounded (half to even), then an exact sum
@@ -132,10 +135,13 @@ class LayerStats:
             S.ST_NONFINITE: (~finite).sum(dim=dims).cpu().numpy().astype(np.int64),
         }, mismatch
 
-    def add(self, sums: dict[str, np.ndarray]) -> None:
+    def check(self, sums: dict[str, np.ndarray]) -> None:
+        """Raise before anything is added when a running sum would leave int64."""
         for name in S.FIXED_POINT_STATS:
             if np.abs(self.arrays[name].astype(np.float64) + sums[name].astype(np.float64)).max(initial=0) >= 2.0**62:
                 raise RecorderError("a sum of U exceeds the range of the recording's exact sums (about "
                                     f"{2.0**62 / S.FIXED_POINT_SCALE:.2g} per timestep and channel); record fewer samples")
+
+    def add(self, sums: dict[str, np.ndarray]) -> None:
         for name, value in sums.items():
             self.arrays[name] += value

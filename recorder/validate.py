@@ -88,8 +88,18 @@ def check(f: h5py.File) -> dict:
         if not shares or shares[0][0] != 0 or shares[-1][1] != total or any(
                 a[1] != b[0] or a[0] > a[1] for a, b in zip(shares, shares[1:] + [(total, total)])):
             raise ValueError(f"shares {shares} do not cover the {total} planned samples in order")
+        counters = attrs
+        if not complete and slot in (0, 1):  # a partial file: the valid checkpoint carries its own counters
+            group = S.checkpoint_group(slot)
+            if group not in f or S.A_SHARES_DONE not in f[group].attrs or S.A_DONE not in f[group].attrs:
+                raise ValueError(f"checkpoint slot {slot} is missing or lacks its counters")
+            counters = f[group].attrs
+            done = _int(counters[S.A_DONE], f"{group} {S.A_DONE}")
+            if not 0 <= done <= total:
+                raise ValueError(f"{done} samples done of {total} planned is impossible")
+            facts["done"] = done
         try:
-            shares_done = [int(v) for v in json.loads(attrs[S.A_SHARES_DONE])]
+            shares_done = [int(v) for v in json.loads(counters[S.A_SHARES_DONE])]
         except (TypeError, ValueError):
             raise ValueError("attribute 'shares_done' is not a JSON list of integers") from None
         if len(shares_done) != len(shares) or any(not 0 <= d <= b - a for d, (a, b) in zip(shares_done, shares)):
@@ -178,3 +188,26 @@ def _input_location(facts: dict) -> str:
     if facts["version"] == 1 or facts["complete"]:
         return S.INPUT
     return S.checkpoint_input(facts["slot"])
+
+
+def probe(path: str) -> str | None:
+    """Open the file and touch every attribute and every chunk index, as readers will, then
+    validate it; returns the problem or None. Meant for a worker process
+    (recorder.reader.probe_isolated): a damaged attribute can make the HDF5 library loop
+    forever, and this module imports nothing heavier than h5py so that the worker starts fast."""
+    try:
+        with h5py.File(path, "r") as f:
+            def touch(name, obj):
+                for key in obj.attrs:
+                    obj.attrs[key]
+                if isinstance(obj, h5py.Dataset) and obj.chunks is not None:
+                    for i in range(obj.id.get_num_chunks()):
+                        obj.id.get_chunk_info(i)
+            for key in f.attrs:
+                f.attrs[key]
+            f.visititems(touch)
+            if f.attrs.get(S.A_FORMAT) == S.FORMAT and f.attrs.get(S.A_VERSION) in S.SUPPORTED_VERSIONS:
+                check(f)
+        return None
+    except Exception as exc:
+        return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

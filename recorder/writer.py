@@ -322,6 +322,14 @@ class RecordingWriter:
         _catch_file_size_signal()
         self.partial.unlink(missing_ok=True)
         f = self.file = open_h5(self.partial, create=True)
+        try:
+            self._create_header(f)
+        except BaseException:
+            self.abort(save=False)
+            self.discard()
+            raise
+
+    def _create_header(self, f: h5py.File) -> None:
         self.ensure_space(0, "creating the recording")
         with self._io("the header"):
             f.attrs.update({
@@ -489,13 +497,24 @@ class RecordingWriter:
         slot = 1 - self.slot if self.slot in (0, 1) else 0
         with self._io("a checkpoint"):
             self._write_stats(slot)
-            self.file.flush()
-            self.file.attrs[S.A_SLOT] = slot
+            group = self.file[S.checkpoint_group(slot)]
+            group.attrs[S.A_DONE] = self.n_done  # the slot carries its own counters: one commit point below
+            group.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
+            self._sync()
+            self.file.attrs[S.A_SLOT] = slot  # the commit: this slot, with its counters, is the valid one
             self.file.attrs[S.A_DONE] = self.n_done
             self.file.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
-            self.file.flush()
+            self._sync()
         self.slot = slot
         self._last_checkpoint = time.monotonic()
+
+    def _sync(self) -> None:
+        """Flush HDF5's buffers and have the operating system put the file on disk."""
+        self.file.flush()
+        try:
+            os.fsync(self.file.id.get_vfd_handle())
+        except (OSError, ValueError, TypeError):
+            pass  # a driver without a file descriptor: HDF5's flush is what there is
 
     # -- resume ------------------------------------------------------------------------
     def resume(self) -> None:
@@ -525,7 +544,14 @@ class RecordingWriter:
         _catch_file_size_signal()
         f = self.file = open_h5(self.partial, create=False)
         self.slot = int(f.attrs[S.A_SLOT])
-        self.shares_done = json.loads(f.attrs[S.A_SHARES_DONE]) if self.slot >= 0 else [0] * len(self.shares)
+        self.shares_done = (json.loads(f[S.checkpoint_group(self.slot)].attrs[S.A_SHARES_DONE]) if self.slot >= 0
+                            else [0] * len(self.shares))
+        if str(f.attrs.get(S.A_SHARD, "")) != str(self.shard or "") or (
+                S.SAMPLES in f and f[S.SAMPLES][S.S_INDEX][...].tolist() != self.sample_indices):
+            f.close()
+            self.file = None
+            raise RecorderError(f"{self.partial}: cannot resume, it records other samples (shard or sample list) "
+                                "than this run; use the same command line as the interrupted run")
         if S.LAYERS not in f:
             return  # interrupted before the first batch: start() will lay it out
         self.layers = []
@@ -574,20 +600,25 @@ class RecordingWriter:
             f.flush()
         with self._io("the verification"):
             self._verify()
-            for slot in (0, 1):
-                if S.checkpoint_group(slot) in f:
-                    del f[S.checkpoint_group(slot)]
             f.attrs[S.A_DONE] = self.n_done
             f.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
             f.attrs[S.A_SLOT] = -1
-            f.attrs[S.A_COMPLETE] = True
-            f.flush()
+            f.attrs[S.A_COMPLETE] = True  # from here the file reads as complete, whatever happens next
+            self._sync()
+            for slot in (0, 1):
+                if S.checkpoint_group(slot) in f:
+                    del f[S.checkpoint_group(slot)]
+            self._sync()
             unused = int(f.id.get_freespace())
             f.close()
         self.file = None
         size = os.path.getsize(self.partial)
         if unused > DEAD_SPACE_COMPACT * size:
-            compact(self.partial)
+            try:
+                self.ensure_space(size, "compacting the finished recording")
+                compact(self.partial)
+            except (DiskFullError, OSError):
+                pass  # a larger file, but complete: published as it is
         return self._publish()
 
     def _verify(self) -> None:
@@ -688,6 +719,11 @@ def compact(path: Path) -> None:
             dst.attrs.update(dict(src.attrs))
             for key in src:
                 src.copy(src[key], dst, name=key)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

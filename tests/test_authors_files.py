@@ -125,9 +125,10 @@ def test_every_layout_of_their_files_loads():
     assert json.loads((old / "provenance.json").read_text())["spikingjelly"] == "0.0.0.0.6"
     raw = torch.load(old / "a_asa_r1.pth", weights_only=True)
     assert "ConvAttLIFs.0.conv.module.weight" in raw and "ConvAttLIFs.0.spike.module.attn.alpha" in raw
-    model, info = load("a_asa_r1", folder=old)
-    assert info.layout.startswith("SpikingJelly <= 0.0.0.0.6")
-    assert_matches(model, reference(old, "a_asa_r1"), "batch")
+    for case in ("a_asa_r1", "a_asa_r2"):  # r > 1 too: ASA's fc.0 must not read as a new-layout key
+        model, info = load(case, folder=old)
+        assert info.layout.startswith("SpikingJelly <= 0.0.0.0.6") and info.reduction == int(case[-1])
+        assert_matches(model, reference(old, case), "batch")
 
 
 def real_state(case: str = "a_asa_r1") -> dict:

@@ -230,3 +230,18 @@ def test_aedat4_decoder_crash_is_contained(tmp_path):
         read_events(bad)
     assert aedat4._decode_isolated(bad) == ("error", "the AEDAT4 decoder crashed on this file")
     assert len(read_events(good)) == 300  # a new worker decodes the next file
+
+
+def test_a_recording_that_hangs_hdf5_is_refused(monkeypatch):
+    """tests/data/fuzz/hdf5_attribute_hang.h5 is a recording the fuzzing suite damaged so
+    that reading one attribute loops forever inside the HDF5 library: the probe in a worker
+    process hits its time limit and the file is refused; this process never hangs."""
+    import recorder.reader as reader
+
+    monkeypatch.setattr(reader, "PROBE_TIMEOUT_S", 4)
+    started = time.perf_counter()
+    with pytest.raises(RecordingFormatError, match="did not end within 4 s"):
+        open_recording(REPO / "tests" / "data" / "fuzz" / "hdf5_attribute_hang.h5")
+    assert time.perf_counter() - started < 30
+    with open_recording(RECORDING) as rec:  # the next file gets a fresh worker
+        assert rec.complete

@@ -140,3 +140,57 @@ def test_resume_with_another_batch_size_is_refused(tmp_path):
     with pytest.raises(RecorderError, match="batch_size: 2 then, 3 now"):
         record(model, tmp_path / "r.h5", x, batch=3, batch_size=3, resume=True)
     record(model, tmp_path / "r.h5", x, batch=2, batch_size=2, resume=True)
+
+
+def test_a_torn_checkpoint_never_reads_as_valid(tmp_path):
+    """The checkpoint slot carries its own counters and `stats_slot` is the one commit point:
+    counters left behind at the root by an interrupted checkpoint are not believed."""
+    import h5py
+
+    model, x = tiny_model(), frames(6, seed=4)
+
+    class Stop(Exception):
+        pass
+
+    with pytest.raises(Stop):
+        with Recorder(model, tmp_path / "r.h5", sample_indices=list(range(6)), T=4, checkpoint_seconds=0) as rec:
+            for start in (0, 2):
+                rec.record_batch(x[:, start:start + 2], np.zeros(2, int), [start, start + 1])
+            raise Stop()
+    partial = partial_path(tmp_path / "r.h5")
+    with h5py.File(partial, "r+") as f:
+        f.attrs["n_samples_done"] = 6  # what a checkpoint torn after the root counters would leave
+        f.attrs["shares_done"] = "[6]"
+    with open_recording(partial) as rec:
+        assert rec.n_done == 4 and rec.labels().tolist() == [0, 0, 0, 0]
+    with h5py.File(partial, "r+") as f:
+        del f["checkpoint_1"].attrs["shares_done"]
+        f.attrs["stats_slot"] = 1
+    with pytest.raises(Exception, match="checkpoint slot 1 is missing or lacks its counters"):
+        open_recording(partial)
+
+
+def test_resume_of_other_samples_is_refused(tmp_path):
+    model, x = tiny_model(), frames(8, seed=6)
+
+    class Stop(Exception):
+        pass
+
+    with pytest.raises(Stop):
+        with Recorder(model, tmp_path / "r.h5", sample_indices=[0, 1, 2, 3], T=4, shard="0/2") as rec:
+            rec.record_batch(x[:, :2], np.zeros(2, int), [0, 1])
+            raise Stop()
+    with pytest.raises(RecorderError, match="it records other samples"):
+        record(model, tmp_path / "r.h5", x, batch=2, plan=[4, 5, 6, 7], shard="1/2", resume=True)
+
+
+def test_sums_that_would_overflow_are_refused_before_they_do():
+    import torch
+
+    from recorder.stats import HistogramSpec, LayerStats
+
+    st = LayerStats(1, (1, 2, 2), 0.3, HistogramSpec())
+    u = torch.full((1, 1, 1, 2, 2), 2.0**19 - 1)
+    for path in (st.batch_sums_kernel, st.batch_sums_torch):
+        with pytest.raises(RecorderError, match="too large for the recording's exact sums"):
+            path(u, torch.ones_like(u))

@@ -116,3 +116,13 @@ def test_a_rank_that_dies_leaves_a_resumable_file(checkpoint, nmnist_dir, tmp_pa
     one = single(*common[:-4], "--out", tmp_path / "one.h5")
     assert one.returncode == 0, one.stderr
     assert_same_file_but_shares(tmp_path / "one.h5", out)
+
+
+def test_a_rank_with_nothing_to_record_takes_part(tmp_path):
+    """4 samples in one batch of 4: rank 1's share is empty; it still adds its (zero) sums."""
+    common = ["record", "--checkpoint", REPO / "sample_runs" / "vanilla.pt", "--data", "synthetic",
+              "--synthetic-per-class", "1", "--max-samples", "4", "--batch-size", "4", "--no-progress"]
+    assert single(*common, "--out", tmp_path / "one.h5").returncode == 0
+    two = torchrun(*common, "--out", tmp_path / "two.h5")
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert_same_file_but_shares(tmp_path / "one.h5", tmp_path / "two.h5")

@@ -17,20 +17,17 @@ then packets (int32 stream id, uint32 size, compressed FlatBuffer).
 
 from __future__ import annotations
 
-import multiprocessing
 import struct
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
 
+from events.isolated import CRASHED, TIMED_OUT, worker
 from events.limits import LIMITS, check_limit
 from events.types import EventFileError, EventStream, make_stream
 
 MAGIC = b"#!AER-DAT4.0\r\n"
 TIMEOUT_S = 600
-_pool: ProcessPoolExecutor | None = None
 
 
 def check_header(path: Path) -> None:
@@ -87,24 +84,13 @@ def _decode(path: str, max_events: float) -> tuple:
     return ("ok", ev, event_ids[stream_id]["width"], event_ids[stream_id]["height"])
 
 
-def _worker() -> ProcessPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    return _pool
-
-
 def _decode_isolated(path: Path) -> tuple:
-    global _pool
-    try:
-        return _worker().submit(_decode, str(path), LIMITS["events"].value).result(timeout=TIMEOUT_S)
-    except BrokenProcessPool:
-        _pool = None
+    outcome, result = worker("aedat4").run(_decode, str(path), LIMITS["events"].value, timeout=TIMEOUT_S)
+    if outcome == CRASHED:
         return ("error", "the AEDAT4 decoder crashed on this file")
-    except TimeoutError:
-        _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+    if outcome == TIMED_OUT:
         return ("error", f"decoding took over {TIMEOUT_S} s")
+    return result
 
 
 def read(path: Path, sensor_size: tuple[int, int] | None = None) -> EventStream:
