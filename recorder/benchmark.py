@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,9 +69,11 @@ def child(mode: str, n: int, data: Path, ckpt: Path, out: Path, batch_size: int,
     if mode != "plain":  # compile (or load from numba's cache) the statistics kernel once per process
         import numpy as np
 
-        from recorder.kernels import run_layer_sums
-        run_layer_sums(np.zeros((1, 1, 1, 1), np.float32), np.zeros((1, 1, 1, 1), np.float32), np.linspace(-1, 1, 5), 4,
-                       0.3, 2.0**24)
+        from recorder.kernels import run_layer_sums, run_replay_sums
+        one = np.zeros((1, 1, 1, 1, 1), np.float32)
+        run_layer_sums(one, one, np.linspace(-1, 1, 5), 4, 0.3, 2.0**24)
+        run_replay_sums(one, one, one[0], {"kind": "lif", "tau": 2.0, "decay_input": True, "v_reset": 0.0,
+                                           "v_threshold": 0.3}, np.linspace(-1, 1, 5), 4, 2.0**24, [0])
     warm = time.perf_counter() - warm
     before = written_bytes()
     started = time.perf_counter()
@@ -89,7 +92,10 @@ def child(mode: str, n: int, data: Path, ckpt: Path, out: Path, batch_size: int,
             "written_mb": (written_bytes() - before) / 2**20 if mode != "plain" else 0.0}
 
 
-def run_config(name: str, samples: int, T_default: int, batch_size: int, tmp: Path) -> dict:
+def run_config(name: str, samples: int, T_default: int, batch_size: int, tmp: Path, rounds: int = 1) -> dict:
+    """Run every mode at 1x and 4x, `rounds` times interleaved (mode by mode, round by round,
+    so that a busy spell of the machine hits every mode alike); print each run, then the
+    medians' ratios."""
     arch_args, sensor, size, T = CONFIGS[name]
     T = T or T_default
     syn = SyntheticSettings(size=sensor)
@@ -103,26 +109,33 @@ def run_config(name: str, samples: int, T_default: int, batch_size: int, tmp: Pa
     model = build_model(args.pop("arch"), T=T, num_classes=len(syn.classes), **args)
     ckpt = tmp / "m.pt"
     save_checkpoint(ckpt, model, {"frames": {"T": T, "dt_ms": 300.0 / T}})
-    results = {}
-    print(f"== {name}: {model.ARCH}, T={T}, {size} x {size} frames, batch {batch_size}", flush=True)
-    for scale in (1, 4):
-        for mode in MODES:
-            n = scale * samples
-            cmd = [sys.executable, "-m", "recorder.benchmark", "--T", str(T), "--batch-size", str(batch_size),
-                   "--child", mode, str(n), str(data), str(ckpt), str(size)]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            r = results[(mode, scale)] = json.loads(done.stdout.strip().splitlines()[-1])
-            extra = (f"  file {r['file_mb']:7.2f} MB  written {r['written_mb']:7.2f} MB "
-                     f"({r['written_mb'] / max(r['file_mb'], 1e-9):.2f}x the file)" if mode != "plain" else "")
-            print(f"{mode:<14} {n:5d} samples  {r['seconds']:8.2f} s  {n / r['seconds']:7.2f} samples/s  "
-                  f"peak RSS {r['peak_rss_mb']:7.1f} MB{extra}", flush=True)
+    runs: dict[tuple[str, int], list[dict]] = {}
+    print(f"== {name}: {model.ARCH}, T={T}, {size} x {size} frames, batch {batch_size}, {rounds} round(s)", flush=True)
+    for round_ in range(rounds):
+        for scale in (1, 4):
+            for mode in MODES:
+                n = scale * samples
+                cmd = [sys.executable, "-m", "recorder.benchmark", "--T", str(T), "--batch-size", str(batch_size),
+                       "--child", mode, str(n), str(data), str(ckpt), str(size)]
+                done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                r = json.loads(done.stdout.strip().splitlines()[-1])
+                runs.setdefault((mode, scale), []).append(r)
+                extra = (f"  file {r['file_mb']:7.2f} MB  written {r['written_mb']:7.2f} MB "
+                         f"({r['written_mb'] / max(r['file_mb'], 1e-9):.2f}x the file)  kernel load "
+                         f"{r['kernel_warmup_s']:.2f} s" if mode != "plain" else "")
+                print(f"round {round_ + 1}  {mode:<14} {n:5d} samples  {r['seconds']:8.2f} s  "
+                      f"{n / r['seconds']:7.2f} samples/s  peak RSS {r['peak_rss_mb']:7.1f} MB{extra}", flush=True)
+    results = {key: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for key, rs in runs.items()}
     for scale in (1, 4):
         plain = results[("plain", scale)]["seconds"]
-        print(f"{scale}x: statistics-only / plain = {results[('stats', scale)]['seconds'] / plain:.3f}   "
-              f"statistics+raw 10% / plain = {results[('stats+raw10%', scale)]['seconds'] / plain:.3f}")
+        print(f"{scale}x ({scale * samples} samples, medians): statistics-only / plain = "
+              f"{results[('stats', scale)]['seconds'] / plain:.3f}   statistics+raw 10% / plain = "
+              f"{results[('stats+raw10%', scale)]['seconds'] / plain:.3f}   plain {scale * samples / plain:.2f} "
+              f"samples/s")
     for mode in MODES:
         ratio = results[(mode, 4)]["peak_rss_mb"] / results[(mode, 1)]["peak_rss_mb"]
-        print(f"peak memory 4x / 1x ({mode}): {ratio:.3f}")
+        print(f"peak memory 4x / 1x ({mode}): {ratio:.3f}  ({results[(mode, 1)]['peak_rss_mb']:.0f} -> "
+              f"{results[(mode, 4)]['peak_rss_mb']:.0f} MB)")
     return results
 
 
@@ -132,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--T", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=None, help="default 32; 4 with --paper")
     p.add_argument("--paper", action="store_true", help="the paper's sizes (see above)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; ratios of medians (default 3)")
     p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -145,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in CONFIGS if n != "default"] if args.paper else ["default"]
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            run_config(name, samples, args.T, batch, Path(tmp))
+            run_config(name, samples, args.T, batch, Path(tmp), max(1, args.rounds))
             print()
     return 0
 

@@ -119,6 +119,49 @@ def _charge(kind, v, x, tau, decay_input, r):
     return v - (v - r) / tau + x
 
 
+EXACT_FLOAT = 2.0**52  # integer sums below this are exact in float64, in any order
+
+
+@numba.njit(fastmath={"reassoc"}, cache=True)
+def _row_sums(h, s, scale_fp):
+    """Fixed-point sums of one row: h [K] potentials, s [K] spikes. Returns (sum U, sum U^2,
+    sum (U - S)^2 as float64 sums of whole numbers, largest finite |U|, finite count).
+    Reassociation lets LLVM vectorise the sums; it cannot change them while every partial sum
+    stays below EXACT_FLOAT, which the caller checks from the returned largest |U|."""
+    a = 0.0
+    b = 0.0
+    q = 0.0
+    top = 0.0
+    n_ok = 0
+    for k in range(h.shape[0]):
+        hd = np.float64(h[k])
+        ok = math.isfinite(hd)
+        hz = hd if ok else 0.0
+        d = hz - np.float64(s[k]) if ok else 0.0
+        a += np.rint(hz * scale_fp)
+        b += np.rint(hz * hz * scale_fp)
+        q += np.rint(d * d * scale_fp)
+        top = max(top, abs(hz))
+        n_ok += ok
+    return a, b, q, top, n_ok
+
+
+@numba.njit(cache=True)
+def _row_sums_int(h, s, scale_fp):
+    """_row_sums in int64, one value at a time: for rows whose sums float64 cannot hold exactly."""
+    a = np.int64(0)
+    b = np.int64(0)
+    q = np.int64(0)
+    for k in range(h.shape[0]):
+        hd = np.float64(h[k])
+        if math.isfinite(hd):
+            d = hd - np.float64(s[k])
+            a += np.int64(np.rint(hd * scale_fp))
+            b += np.int64(np.rint(hd * hd * scale_fp))
+            q += np.int64(np.rint(d * d * scale_fp))
+    return a, b, q
+
+
 @numba.njit(parallel=True, cache=True)
 def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, scale_fp, raw_index, u_out, h_out,
                 hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak):
@@ -128,7 +171,8 @@ def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, sca
     store its voltages. x, s: [T, N, C, K]; v0 [N, C, K] the state before the batch; r:
     V_reset, or a soft reset (subtract the threshold) when soft; raw_index[n]: the row of
     u_out/h_out [R, T, C, K] that keeps sample n's U and H (after reset, Eq. 4), or -1.
-    Outputs as layer_sums, accumulated."""
+    Outputs as layer_sums, accumulated. Per row of K values: the replay, then the sums
+    (vectorised, see _row_sums), then the histogram."""
     T, N, C, K = x.shape
     nb = edges.shape[0] - 1
     lo = edges[0]
@@ -138,17 +182,12 @@ def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, sca
     zero = x.dtype.type(0.0)
     for c in numba.prange(C):
         v = np.empty(K, x.dtype)
+        hb = np.empty(K, x.dtype)
         for n in range(N):
             for k in range(K):
                 v[k] = v0[n, c, k]
             row = raw_index[n]
             for t in range(T):
-                n_ok = 0
-                n_bad = 0
-                a = np.int64(0)
-                b = np.int64(0)
-                q = np.int64(0)
-                top = 0.0
                 n_diff = 0
                 for k in range(K):
                     h = _charge(kind, v[k], x[t, n, c, k], tau, decay_input, r)
@@ -157,25 +196,24 @@ def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, sca
                         v[k] = h - sp * threshold
                     else:
                         v[k] = sp * r + (one - sp) * h
-                    if row >= 0:
-                        u_out[row, t, c, k] = h
-                        h_out[row, t, c, k] = _charge(kind, v[k], zero, tau, decay_input, r)
+                    hb[k] = h
                     if (h >= threshold) != (sp != 0):
                         n_diff += 1
-                    if not math.isfinite(h):
-                        n_bad += 1
-                        continue
-                    n_ok += 1
-                    hd = np.float64(h)
-                    if abs(hd) > top:
-                        top = abs(hd)
-                    a += np.int64(np.rint(hd * scale_fp))
-                    b += np.int64(np.rint(hd * hd * scale_fp))
-                    d = hd - np.float64(sp)
-                    q += np.int64(np.rint(d * d * scale_fp))
-                    hist[t, c, _bin(h, hd, lo, hi, nb, scale, edges)] += 1
+                if row >= 0:
+                    for k in range(K):
+                        u_out[row, t, c, k] = hb[k]
+                        h_out[row, t, c, k] = _charge(kind, v[k], zero, tau, decay_input, r)
+                fa, fb, fq, top, n_ok = _row_sums(hb, s[t, n, c], scale_fp)
+                if K * ((top + 1.0) * (top + 1.0) * scale_fp + 1.0) < EXACT_FLOAT:
+                    a, b, q = np.int64(fa), np.int64(fb), np.int64(fq)
+                else:
+                    a, b, q = _row_sums_int(hb, s[t, n, c], scale_fp)
+                for k in range(K):
+                    h = hb[k]
+                    if math.isfinite(h):
+                        hist[t, c, _bin(h, np.float64(h), lo, hi, nb, scale, edges)] += 1
                 count[t, c] += n_ok
-                nonfinite[t, c] += n_bad
+                nonfinite[t, c] += K - n_ok
                 usum[t, c] += a
                 usumsq[t, c] += b
                 qesum[t, c] += q

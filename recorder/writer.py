@@ -321,6 +321,7 @@ class RecordingWriter:
             raise RecorderError(f"{self.path}: folder {self.path.parent} is not writable; choose a writable path")
         _catch_file_size_signal()
         self.partial.unlink(missing_ok=True)
+        self._fresh_path().unlink(missing_ok=True)  # left by a run killed while finishing
         f = self.file = open_h5(self.partial, create=True)
         try:
             self._create_header(f)
@@ -542,6 +543,7 @@ class RecordingWriter:
                 raise RecorderError(f"{self.partial}: cannot resume, the {', '.join(mismatch) or 'sample count'} "
                                     f"differ from this run's{details}; use the same command line as the interrupted run")
         _catch_file_size_signal()
+        self._fresh_path().unlink(missing_ok=True)  # left by a run killed while finishing
         f = self.file = open_h5(self.partial, create=False)
         self.slot = int(f.attrs[S.A_SLOT])
         self.shares_done = (json.loads(f[S.checkpoint_group(self.slot)].attrs[S.A_SHARES_DONE]) if self.slot >= 0
@@ -589,37 +591,86 @@ class RecordingWriter:
     # -- the end -----------------------------------------------------------------------
     def finish(self) -> Path:
         """Write the final statistics, verify everything, mark complete and publish the file
-        under its name (atomically replacing an older one)."""
+        under its name (atomically replacing an older one).
+
+        When the checkpoint slots would leave a large share of the file unused, the final file
+        is built fresh instead (everything but the slots copied, the statistics written once),
+        so a run writes its statistics once per checkpoint plus once at the end, never a third
+        time for compaction. Until the finished file replaces the partial one, the partial file
+        keeps its last checkpoint."""
         if self.n_done != self.n_total:
             raise RecorderError(f"{self.partial.name}: {self.n_done} of {self.n_total} samples recorded; not finished")
+        if not self.started:
+            raise RecorderError(f"{self.partial.name}: nothing was recorded")
+        slots = self._slot_bytes()
+        size = os.path.getsize(self.partial)
+        if slots > DEAD_SPACE_COMPACT * max(size - slots, 1):
+            self._finish_fresh(size - slots)
+        else:
+            self._finish_in_place()
+        return self._publish()
+
+    def _slot_bytes(self) -> int:
+        return _slot_total(self.file)
+
+    def _complete(self) -> None:
+        """Verify, then mark the open file complete: from here it reads as complete."""
+        f = self.file
+        self._verify()
+        f.attrs[S.A_DONE] = self.n_done
+        f.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
+        f.attrs[S.A_SLOT] = -1
+        f.attrs[S.A_COMPLETE] = True
+        self._sync()
+
+    def _finish_in_place(self) -> None:
         f = self.file
         with self._io("the final statistics"):
-            if not self.started:
-                raise RecorderError(f"{self.partial.name}: nothing was recorded")
             self._write_stats(None)
             f.flush()
         with self._io("the verification"):
-            self._verify()
-            f.attrs[S.A_DONE] = self.n_done
-            f.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
-            f.attrs[S.A_SLOT] = -1
-            f.attrs[S.A_COMPLETE] = True  # from here the file reads as complete, whatever happens next
-            self._sync()
+            self._complete()
             for slot in (0, 1):
                 if S.checkpoint_group(slot) in f:
                     del f[S.checkpoint_group(slot)]
             self._sync()
-            unused = int(f.id.get_freespace())
             f.close()
         self.file = None
-        size = os.path.getsize(self.partial)
-        if unused > DEAD_SPACE_COMPACT * size:
-            try:
-                self.ensure_space(size, "compacting the finished recording")
-                compact(self.partial)
-            except (DiskFullError, OSError):
-                pass  # a larger file, but complete: published as it is
-        return self._publish()
+
+    def _finish_fresh(self, kept_bytes: int) -> None:
+        partial_file, fresh = self.file, self._fresh_path()
+        self.ensure_space(kept_bytes + sum(a.nbytes for _, arrays in self._stat_arrays(None) for a in arrays.values()),
+                          "writing the finished recording")
+        try:
+            with self._io("the finished recording"):
+                self.file = open_h5(fresh, create=True)
+                self.file.attrs.update(dict(partial_file.attrs))
+                for key in partial_file:
+                    if key not in (S.checkpoint_group(0), S.checkpoint_group(1)):
+                        partial_file.copy(partial_file[key], self.file, name=key)
+                self._write_stats(None)
+                self.file.flush()
+            with self._io("the verification"):
+                self._complete()
+                self.file.close()
+            os.replace(fresh, self.partial)  # the partial file, with its checkpoint, stays until here
+        except BaseException:
+            if self.file is not None and self.file is not partial_file:
+                try:
+                    self.file.close()
+                except (OSError, RuntimeError):
+                    pass
+            self.file = partial_file
+            fresh.unlink(missing_ok=True)
+            raise
+        try:
+            partial_file.close()
+        except (OSError, RuntimeError):
+            pass
+        self.file = None
+
+    def _fresh_path(self) -> Path:
+        return self.partial.with_name(f".{self.partial.name}.final")
 
     def _verify(self) -> None:
         """Read back what the file holds and compare it with what was meant: statistics with
@@ -711,19 +762,11 @@ def _catch_file_size_signal() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def compact(path: Path) -> None:
-    """Rewrite a finished file without the space its checkpoints left unused, atomically."""
-    tmp = path.with_name(f".{path.name}.compact")
-    try:
-        with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
-            dst.attrs.update(dict(src.attrs))
-            for key in src:
-                src.copy(src[key], dst, name=key)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _slot_total(f: h5py.File) -> int:
+    """Bytes the checkpoint slots of open file `f` take on disk."""
+    sizes = []
+    for slot in (0, 1):
+        if S.checkpoint_group(slot) in f:
+            f[S.checkpoint_group(slot)].visititems(
+                lambda _, obj: sizes.append(obj.id.get_storage_size()) if isinstance(obj, h5py.Dataset) else None)
+    return sum(sizes)

@@ -398,3 +398,26 @@ def test_kernel_replay_is_bitwise_spikingjellys_u(kind, decay_input, v_reset):
     h_ref = (sj_functional.lif_charge(torch.zeros_like(x), cell.v_seq, 10 / 7, decay_input, v_reset) if kind == "lif"
              else cell.v_seq + 0)
     assert np.array_equal(h_raw, h_ref.transpose(0, 1).numpy())
+
+
+@pytest.mark.parametrize("size", [0.3, 40.0, 3000.0])  # the last one is past float64's exact row sums
+def test_kernel_replay_sums_equal_exact_integer_sums(size):
+    """The replay kernel's fixed-point sums (vectorised in float64 where that is exact, int64
+    otherwise) equal sums of the same rounded values computed with Python integers."""
+    from recorder.kernels import run_replay_sums
+
+    rng = np.random.default_rng(11)
+    x = (rng.normal(0.0, size, (3, 2, 2, 32, 32))).astype(np.float32)
+    x[0, 0, 0, 0, :3] = [np.nan, np.inf, -np.inf]
+    s = np.zeros_like(x)  # threshold above every value: no spikes, U = the charged input
+    dynamics = {"kind": "if", "tau": None, "decay_input": False, "v_reset": 0.0, "v_threshold": 1e9}
+    hist, count, usum, usumsq, qesum, nonfinite, *_ = run_replay_sums(
+        x, s, np.zeros(x.shape[1:], np.float32), dynamics, np.linspace(-1, 1, 11), 10, 2.0**24, [])
+    u = np.cumsum(x.astype(np.float32), axis=0, dtype=np.float32)  # IF without spikes: U accumulates
+    for t in range(3):
+        for c in range(2):
+            vals = [float(v) for v in u[t, :, c].ravel() if np.isfinite(v)]
+            assert count[t, c] == len(vals) and nonfinite[t, c] == u[t, :, c].size - len(vals)
+            assert usum[t, c] == sum(int(np.rint(v * 2.0**24)) for v in vals)
+            assert usumsq[t, c] == sum(int(np.rint(v * v * 2.0**24)) for v in vals)
+            assert qesum[t, c] == usumsq[t, c]

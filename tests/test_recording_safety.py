@@ -194,3 +194,38 @@ def test_sums_that_would_overflow_are_refused_before_they_do():
     for path in (st.batch_sums_kernel, st.batch_sums_torch):
         with pytest.raises(RecorderError, match="too large for the recording's exact sums"):
             path(u, torch.ones_like(u))
+
+
+def test_finishing_after_checkpoints_writes_the_statistics_once_and_leaves_no_dead_space(tmp_path):
+    """With a checkpoint after every batch the slots are as large as the statistics; the
+    finished file is built fresh (slots dropped), equals a run without checkpoints, and holds
+    almost no unused space."""
+    import h5py
+
+    model, x = tiny_model(), frames(9, seed=8)
+    record(model, tmp_path / "often.h5", x, batch=3, checkpoint_seconds=0)
+    record(model, tmp_path / "never.h5", x, batch=3, checkpoint_seconds=1e9)
+    assert_same_recording(tmp_path / "often.h5", tmp_path / "never.h5")
+    with h5py.File(tmp_path / "often.h5", "r") as f:
+        assert not any(key.startswith("checkpoint_") for key in f)
+        assert f.id.get_freespace() < 0.1 * (tmp_path / "often.h5").stat().st_size
+    assert not list(tmp_path.glob(".*"))  # no fresh-file leftovers
+
+
+def test_a_failure_while_building_the_finished_file_keeps_the_checkpoint(tmp_path, monkeypatch):
+    from recorder import writer as W
+
+    model, x = tiny_model(), frames(6, seed=9)
+
+    def fail(self):
+        raise RecorderError("the verification failed (simulated)")
+    monkeypatch.setattr(W.RecordingWriter, "_verify", fail)
+    with pytest.raises(RecorderError, match="simulated"):
+        record(model, tmp_path / "r.h5", x, batch=3, checkpoint_seconds=0)
+    assert not (tmp_path / "r.h5").exists() and not list(tmp_path.glob(".*"))
+    with open_recording(partial_path(tmp_path / "r.h5")) as rec:
+        assert not rec.complete and rec.n_done == 6
+    monkeypatch.undo()
+    record(model, tmp_path / "r.h5", x, batch=3, checkpoint_seconds=0, resume=True)
+    record(model, tmp_path / "ref.h5", x, batch=3)
+    assert_same_recording(tmp_path / "r.h5", tmp_path / "ref.h5")
