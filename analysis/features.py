@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NOISE, NORMAL, NULL = "noise", "normal", "null"
+FC = "fc"  # a channel of a fully connected layer: no map, so no noise/normal pattern
 
 
 def spike_features(nsfr: np.ndarray, t: int) -> np.ndarray:
@@ -79,8 +80,14 @@ def channel_densities(nsfr: np.ndarray, foreground: np.ndarray) -> tuple[np.ndar
 
 
 def classify_patterns(nsfr: np.ndarray, foreground: np.ndarray, rule: PatternRule = PatternRule()) -> np.ndarray:
-    """'noise' / 'normal' / 'null' per channel -> array of str [C] (see PatternRule)."""
+    """'noise' / 'normal' / 'null' per channel -> array of str [C] (see PatternRule). A
+    layer without a map (fully connected: 1 x 1 per channel) has no spatial pattern: its
+    channels are 'null' or 'fc'."""
     rate, fg, bg = channel_densities(nsfr, foreground)
+    if nsfr.shape[-1] * nsfr.shape[-2] == 1:
+        out = np.full(len(rate), FC, dtype=object)
+        out[rate < rule.null_rate] = NULL
+        return out
     out = np.full(len(rate), NORMAL, dtype=object)
     has_both = foreground.any() and (~foreground).any()
     if has_both:

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 RATE_SCALE = "RdBu_r"
-PATTERN_COLORS = {"noise": "#d62728", "normal": "#1f77b4", "null": "#7f7f7f"}
+PATTERN_COLORS = {"noise": "#d62728", "normal": "#1f77b4", "null": "#7f7f7f", "fc": "#2ca02c"}
 FONT = dict(family="Arial, Helvetica, sans-serif", size=12)
 
 
@@ -30,26 +30,44 @@ def _grid(n: int, columns: int | None = None) -> tuple[int, int]:
 
 def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None = None,
                                channels: list[int] | None = None, title: str = "Spike features",
-                               columns: int | None = None) -> go.Figure:
+                               columns: int | None = None, selected: int | None = None) -> go.Figure:
     """Fig. 2a / 5a: the spike features [C, H, W] (N-SFR, 0..1) of many channels at one
-    timestep as a grid of maps; subplot titles give the channel and its pattern."""
+    timestep, as one mosaic of square maps (row 0 of each map at the top) separated by gaps,
+    each labelled with its channel and pattern. One marker per tile (trace "tiles",
+    customdata = channel) makes a tile clickable; `selected` is framed."""
     channels = list(range(features.shape[0])) if channels is None else list(channels)
     rows, cols = _grid(len(channels), columns)
-    titles = [f"c{c}" + (f" · {patterns[c]}" if patterns is not None else "") for c in channels]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02,
-                        vertical_spacing=0.35 / max(rows, 1))
+    H, W = features.shape[1:]
+    gap = max(1, round(max(H, W) / 6))
+    mosaic = np.full((rows * (H + gap) - gap, cols * (W + gap) - gap), np.nan)
+    owner = np.full(mosaic.shape, -1)
+    centres = []
     for i, c in enumerate(channels):
-        fig.add_trace(go.Heatmap(z=features[c][::-1], zmin=0, zmax=1, colorscale=RATE_SCALE, showscale=i == 0,
-                                 colorbar=dict(title="firing rate", len=0.8), hovertemplate=f"c{c} x=%{{x}} y=%{{y}} rate=%{{z:.3f}}<extra></extra>"),
-                      row=i // cols + 1, col=i % cols + 1)
-    if patterns is not None:
-        for ann, c in zip(fig.layout.annotations, channels):
-            ann.font = dict(color=PATTERN_COLORS.get(str(patterns[c]), "black"), size=10)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    _square_cells(fig, len(channels))
-    fig.update_layout(title=title, font=FONT, height=max(300, 150 * rows + 90), width=max(400, 140 * cols + 160),
-                      margin=dict(l=20, r=20, t=70, b=20))
+        r0, c0 = (i // cols) * (H + gap), (i % cols) * (W + gap)
+        mosaic[r0:r0 + H, c0:c0 + W] = features[c]
+        owner[r0:r0 + H, c0:c0 + W] = c
+        centres.append((c0 + (W - 1) / 2, r0 + (H - 1) / 2))
+    fig = go.Figure(go.Heatmap(z=mosaic, zmin=0, zmax=1, colorscale=RATE_SCALE, customdata=owner, hoverongaps=False,
+                               colorbar=dict(title="firing rate", len=0.8),
+                               hovertemplate="c%{customdata} rate=%{z:.3f}<extra></extra>"))
+    xs, ys = zip(*centres) if centres else ((), ())
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="tiles", customdata=channels, showlegend=False,
+                             marker=dict(size=max(8, min(40, 300 // max(cols, 1))), opacity=0.01, color="black"),
+                             hovertemplate="c%{customdata}: click to open<extra></extra>"))
+    for i, c in enumerate(channels):
+        label = f"c{c}" + (f" {patterns[c]}" if patterns is not None else "")
+        color = PATTERN_COLORS.get(str(patterns[c]), "black") if patterns is not None else "black"
+        fig.add_annotation(x=centres[i][0], y=centres[i][1] - (H + 1) / 2, text=label, showarrow=False, yanchor="bottom",
+                           font=dict(size=9, color=color))
+        if c == selected:
+            x0, y0 = centres[i][0] - W / 2, centres[i][1] - H / 2
+            fig.add_shape(type="rect", x0=x0 - 0.5, y0=y0 - 0.5, x1=x0 + W - 0.5, y1=y0 + H - 0.5,
+                          line=dict(color="black", width=3))
+    fig.update_xaxes(visible=False, range=[-0.5, mosaic.shape[1] - 0.5])
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    tile = max(40, min(110, 900 // max(cols, 1)))
+    fig.update_layout(title=title, font=FONT, height=max(260, tile * rows + 110), width=max(400, tile * cols + 160),
+                      margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white", clickmode="event+select")
     return fig
 
 
@@ -136,19 +154,38 @@ def make_firing_rate_figure(rates: np.ndarray, layer_names: list[str], title: st
 
 
 def make_ptd_variance_figure(ptd_values: np.ndarray, variances: np.ndarray, patterns: np.ndarray,
-                             title: str = "PTD vs variance per channel") -> go.Figure:
-    """Scatter of per-channel PTD against variance, coloured by pattern."""
+                             title: str = "PTD vs variance per channel", highlight: int | None = None) -> go.Figure:
+    """Scatter of per-channel PTD against variance, coloured by pattern (customdata: the
+    channel); `highlight` rings one channel."""
     fig = go.Figure()
+    patterns = np.asarray(patterns)
     for kind, color in PATTERN_COLORS.items():
-        sel = np.asarray(patterns) == kind
+        sel = patterns == kind
         if sel.any():
             fig.add_trace(go.Scatter(x=np.asarray(ptd_values)[sel], y=np.asarray(variances)[sel], mode="markers",
-                                     name=kind, marker=dict(color=color, size=8),
-                                     text=[f"c{c}" for c in np.flatnonzero(sel)],
-                                     hovertemplate="%{text} PTD=%{x:.3f} Var=%{y:.3f}<extra></extra>"))
+                                     name=kind, marker=dict(color=color, size=8), customdata=np.flatnonzero(sel),
+                                     hovertemplate="c%{customdata} PTD=%{x:.3f} Var=%{y:.3f}<extra></extra>"))
+    if highlight is not None and 0 <= highlight < len(patterns):
+        fig.add_trace(go.Scatter(x=[ptd_values[highlight]], y=[variances[highlight]], mode="markers",
+                                 name=f"c{highlight}", customdata=[highlight], hoverinfo="skip",
+                                 marker=dict(size=18, color="rgba(0,0,0,0)", line=dict(color="black", width=2.5))))
     fig.add_vline(x=0, line_dash="dot", line_color="gray")
-    fig.update_layout(title=title, xaxis_title="PTD", yaxis_title="variance of U", font=FONT, height=420, width=600,
+    fig.update_layout(title=title, xaxis_title="PTD (U)", yaxis_title="variance of U", font=FONT, height=420, width=600,
                       legend_title="pattern")
+    return fig
+
+
+def make_channel_strip_figure(rates: np.ndarray, channels: list[int] | None = None,
+                              title: str = "Firing rate per neuron", selected: int | None = None) -> go.Figure:
+    """A fully connected layer at one timestep: the firing rate [C] of each neuron (channel)
+    as bars (customdata: the channel); `selected` is drawn dark."""
+    channels = list(range(len(rates))) if channels is None else list(channels)
+    colors = ["#333333" if c == selected else "#d62728" for c in channels]
+    fig = go.Figure(go.Bar(x=[f"c{c}" for c in channels], y=np.asarray(rates)[channels], customdata=channels,
+                           marker_color=colors, hovertemplate="c%{customdata} rate=%{y:.3f}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="neuron (channel)", yaxis_title="firing rate", font=FONT,
+                      yaxis=dict(range=[0, 1]), height=320, width=max(500, min(1400, 12 * len(channels) + 200)),
+                      clickmode="event+select")
     return fig
 
 
@@ -161,4 +198,80 @@ def make_ghost_heatmap_figure(similarity: np.ndarray, groups: list[list[int]], m
     fig.update_layout(title=f"{title}<br><sup>ghost groups ({method} >= {threshold}): {shown or 'none'}</sup>",
                       xaxis_title="channel", yaxis_title="channel", font=FONT, height=520, width=580,
                       yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def make_input_frames_figure(frames: np.ndarray, title: str = "Input events") -> go.Figure:
+    """A sample's input [T, P, H, W] (events per pixel and timestep, polarities summed) as
+    one map per timestep with a play button and a timestep slider (row 0 at the top)."""
+    maps = np.asarray(frames, dtype=np.float64).sum(axis=1)
+    top = max(float(maps.max()), 1.0)
+
+    def heat(t):
+        return go.Heatmap(z=maps[t], zmin=0, zmax=top, colorscale="Greys", colorbar=dict(title="events"),
+                          hovertemplate="x=%{x} y=%{y} events=%{z}<extra></extra>")
+    fig = go.Figure(heat(0), frames=[go.Frame(data=[heat(t)], name=str(t)) for t in range(len(maps))])
+    step = [dict(method="animate", label=str(t), args=[[str(t)], dict(mode="immediate", frame=dict(duration=0))])
+            for t in range(len(maps))]
+    fig.update_layout(title=title, font=FONT, height=420, width=460, yaxis=dict(autorange="reversed", scaleanchor="x"),
+                      sliders=[dict(steps=step, currentvalue=dict(prefix="t="), pad=dict(t=30))],
+                      updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.08, xanchor="left", buttons=[
+                          dict(label="play", method="animate",
+                               args=[None, dict(frame=dict(duration=400, redraw=True), fromcurrent=True)]),
+                          dict(label="pause", method="animate",
+                               args=[[None], dict(mode="immediate", frame=dict(duration=0))])])])
+    return fig
+
+
+def make_raster_figure(spikes: np.ndarray, layer_name: str, max_points: int = 200_000) -> go.Figure:
+    """Spike raster of one sample's layer: spikes [T, C, H, W] (bool) as a dot per spike at
+    (timestep, neuron), neurons numbered channel by channel (c * H * W + row * W + col).
+    When there are more than max_points spikes an even subsample is drawn, and the title says so."""
+    s = np.asarray(spikes, dtype=bool)
+    T = s.shape[0]
+    flat = s.reshape(T, -1)
+    t_idx, n_idx = np.nonzero(flat)
+    note = ""
+    if len(t_idx) > max_points:
+        keep = np.linspace(0, len(t_idx) - 1, max_points).astype(int)
+        t_idx, n_idx = t_idx[keep], n_idx[keep]
+        note = f" (every {len(flat.nonzero()[0]) // max_points}th spike drawn)"
+    per_channel = int(np.prod(s.shape[2:])) if s.ndim > 2 else 1
+    fig = go.Figure(go.Scattergl(x=t_idx, y=n_idx, mode="markers", marker=dict(size=3, color="black"),
+                                 customdata=n_idx // per_channel,
+                                 hovertemplate="t=%{x} neuron %{y} (c%{customdata})<extra></extra>"))
+    fig.update_layout(title=f"Spike raster of {layer_name}: {int(flat.sum())} spikes{note}", font=FONT,
+                      xaxis=dict(title="timestep t", range=[-0.5, T - 0.5]),
+                      yaxis=dict(title="neuron (channel-major)", range=[-0.5, flat.shape[1] - 0.5]),
+                      height=420, width=620)
+    return fig
+
+
+def make_u_trace_figure(u: np.ndarray, spikes: np.ndarray, v_threshold: float, title: str = "U of one neuron") -> go.Figure:
+    """One neuron's membrane potential U[t] before fire and reset, its spikes marked, V_th dashed."""
+    t = np.arange(len(u))
+    fired = np.asarray(spikes, dtype=bool)
+    fig = go.Figure(go.Scatter(x=t, y=u, mode="lines+markers", name="U", line=dict(color="#1f77b4")))
+    fig.add_trace(go.Scatter(x=t[fired], y=np.asarray(u)[fired], mode="markers", name="spike",
+                             marker=dict(symbol="star", size=12, color="#d62728")))
+    fig.add_hline(y=v_threshold, line_dash="dash", line_color="black", annotation_text="V_th")
+    fig.update_layout(title=title, xaxis_title="timestep t", yaxis_title="membrane potential U", font=FONT,
+                      height=360, width=560)
+    return fig
+
+
+def make_sample_spikes_figure(spikes: np.ndarray, correct: np.ndarray, labelled: np.ndarray,
+                              title: str = "Spikes per sample") -> go.Figure:
+    """Spikes of each recorded sample (all layers and timesteps) against its position,
+    coloured by correct / wrong / unlabelled (customdata: the position)."""
+    fig = go.Figure()
+    spikes = np.asarray(spikes)
+    for name, sel, color in (("correct", labelled & correct, "#2ca02c"), ("wrong", labelled & ~correct, "#d62728"),
+                             ("no label", ~labelled, "#7f7f7f")):
+        if sel.any():
+            fig.add_trace(go.Scatter(x=np.flatnonzero(sel), y=spikes[sel], mode="markers", name=name,
+                                     customdata=np.flatnonzero(sel), marker=dict(color=color, size=7),
+                                     hovertemplate="sample %{customdata}: %{y} spikes<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="recorded sample", yaxis_title="spikes (all layers and timesteps)",
+                      font=FONT, height=380, width=700)
     return fig

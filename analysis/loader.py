@@ -128,7 +128,7 @@ def _load(rec, path: Path, strict: bool, name: str | None) -> Run:
 def check_same_data(a: Run, b: Run) -> None:
     """Raise AnalysisError unless the two runs recorded the same samples of the same data."""
     for key, what in (("T", "T"), ("source", "data source"), ("split", "split"), ("size", "frame size"),
-                      ("dt_ms", "frame length dt")):
+                      ("dt_ms", "frame length dt"), ("classes", "classes")):
         if a.data.get(key) != b.data.get(key):
             raise AnalysisError(f"cannot compare {a.name} and {b.name}: different {what} "
                                 f"({a.data.get(key)} vs {b.data.get(key)}); record both on the same data")

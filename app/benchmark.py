@@ -21,15 +21,15 @@ APP = str(Path(__file__).resolve().parent / "main.py")
 def interactions():
     """(page, description, action) triples; action(at, i) changes a widget for repeat i."""
     return [
+        ("views/overview.py", "overview: compare with", lambda at, i: at.selectbox(key="run_b").set_value(
+            ["(none)", "asa1"][i % 2])),
         ("views/overview.py", "overview: switch run", lambda at, i: at.selectbox(key="run_a").set_value(
             ["vanilla", "asa1"][i % 2])),
-        ("views/spike_features.py", "spike features: timestep", lambda at, i: at.slider(key="sf_t").set_value(i % 10)),
-        ("views/spike_features.py", "spike features: layer", lambda at, i: at.selectbox(key="sf_layer").set_value(
-            at.selectbox(key="sf_layer").options[i % 3])),
-        ("views/spike_features.py", "spike features: channel", lambda at, i: at.selectbox(key="sf_channel").set_value(
-            at.selectbox(key="sf_channel").options[i % 8])),
-        ("views/membrane.py", "membrane: channel", lambda at, i: at.selectbox(key="mp_channel").set_value(i % 8)),
-        ("views/ghosts.py", "ghosts: timestep", lambda at, i: at.slider(key="gh_t").set_value(i % 10)),
+        ("views/spike_features.py", "spike features: timestep", lambda at, i: at.slider(key="t").set_value(i % 10)),
+        ("views/spike_features.py", "spike features: layer", lambda at, i: at.selectbox(key="layer").set_value(i % 3)),
+        ("views/spike_features.py", "spike features: channel", lambda at, i: at.selectbox(key="channel").set_value(i % 8)),
+        ("views/membrane.py", "membrane: channel", lambda at, i: at.selectbox(key="channel").set_value(i % 8)),
+        ("views/ghosts.py", "ghosts: timestep", lambda at, i: at.slider(key="t").set_value(i % 10)),
         ("views/export.py", "export: figure", lambda at, i: at.selectbox(key="ex_fig").set_value(
             at.selectbox(key="ex_fig").options[i % 5])),
         ("views/compare.py", "compare: rule change", lambda at, i: at.number_input(key="rule_ratio").set_value(

@@ -1,4 +1,5 @@
-"""Dashboard entry point: registers the pages (`streamlit run app/main.py`)."""
+"""Dashboard entry point: registers the pages (`streamlit run app/main.py`) and keeps the
+chosen runs, layer, channel, timestep and rules across pages and in the URL."""
 
 import sys
 from pathlib import Path
@@ -7,13 +8,21 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's packages, also under `streamlit run`
 
+from app import state  # noqa: E402  (after the path is set)
+
 st.set_page_config(page_title="SNN redundancy", layout="wide")
-st.navigation([
+state.restore()
+pages = st.navigation([
     st.Page("views/overview.py", title="Overview", default=True),
     st.Page("views/spike_features.py", title="Spike features"),
     st.Page("views/membrane.py", title="Membrane potentials"),
     st.Page("views/ghosts.py", title="Ghost features"),
+    st.Page("views/samples.py", title="Samples"),
     st.Page("views/compare.py", title="Compare"),
     st.Page("views/inspect.py", title="Inspect a checkpoint"),
     st.Page("views/export.py", title="Export"),
-]).run()
+])
+try:
+    pages.run()
+finally:  # also after st.stop() in a page
+    state.publish()

@@ -87,3 +87,54 @@ def cached_report(a: Run, b: Run | None, layer: int, t: int, settings: AnalysisS
     """(tables, figures) of analysis.report.build_report, cached by paths and mtimes."""
     return _report(str(a.path), _mtime(a.path), str(b.path) if b else None, _mtime(b.path) if b else None,
                    layer, t, settings, (a.name, b.name if b else None))
+
+
+@st.cache_data(max_entries=16)
+def _table1(keys: tuple[tuple[str, float, str], ...], settings: AnalysisSettings):
+    runs = []
+    for path, mtime, name in keys:
+        run = _load(path, mtime)
+        run.name = name
+        runs.append(run)
+    return table1(runs, settings)
+
+
+def cached_table1(runs: list[Run], settings: AnalysisSettings):
+    """Table 1 of any number of runs (the first is the reference), cached by paths and mtimes."""
+    return _table1(tuple((str(r.path), _mtime(r.path), r.name) for r in runs), settings)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached(fn_name: str, path: str, mtime: float, args: tuple):
+    from analysis import samples
+
+    return getattr(samples, fn_name)(path, *args)
+
+
+def cached(fn, run: Run, *args):
+    """fn(run.path, *args) for a function of analysis.samples, cached by path, mtime and args."""
+    return _cached(fn.__name__, str(run.path), _mtime(run.path), args)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _channel_table(path: str, mtime: float, layer: int, settings: AnalysisSettings):
+    from analysis.tables import channel_table
+
+    return channel_table(_load(path, mtime), layer, settings)
+
+
+def cached_channel_table(run: Run, layer: int, settings: AnalysisSettings):
+    """analysis.tables.channel_table, cached by path, mtime, layer and rules."""
+    return _channel_table(str(run.path), _mtime(run.path), layer, settings)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _ghosts(path: str, mtime: float, layer: int, t: int, rule):
+    from analysis.tables import ghosts
+
+    return ghosts(_load(path, mtime), layer, t, rule)
+
+
+def cached_ghosts(run: Run, layer: int, t: int, rule):
+    """analysis.tables.ghosts, cached by path, mtime, layer, timestep and rule."""
+    return _ghosts(str(run.path), _mtime(run.path), layer, t, rule)

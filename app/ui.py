@@ -9,9 +9,11 @@ import streamlit as st
 from analysis.export import ExportError
 from analysis.features import PatternRule
 from analysis.ghosts import GhostRule
-from analysis.loader import AnalysisError, Run
+from analysis.loader import AnalysisError, Run, check_same_data
 from analysis.tables import AnalysisSettings
+from app import help as H
 from app import runs as R
+from app import state as S
 from events.types import EventFileError
 from models.base import ModelShapeError
 from models.checkpoint import CheckpointError
@@ -34,37 +36,57 @@ def readable_errors():
 
 
 def settings() -> AnalysisSettings:
-    """The analysis rules, editable in the sidebar and shown to the user."""
+    """The analysis rules, editable in the sidebar and shown to the user; they hold on every
+    page and in the URL."""
+    defaults = {"rule_fg": 0.1, "rule_null": 0.001, "rule_ratio": 1.0, "rule_method": "ssim", "rule_threshold": 0.8}
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
     with st.sidebar.expander("Rules", expanded=False):
-        fg = st.number_input("foreground level (share of max input rate)", 0.0, 1.0, 0.1, 0.05, key="rule_fg")
-        null = st.number_input("null if firing rate below", 0.0, 1.0, 0.001, 0.001, format="%.4f", key="rule_null")
-        ratio = st.number_input("noise if background/foreground density >=", 0.1, 10.0, 1.0, 0.1, key="rule_ratio")
-        method = st.selectbox("ghost similarity", ["ssim", "pearson"], key="rule_method")
-        threshold = st.slider("ghost threshold", 0.0, 1.0, 0.8, 0.05, key="rule_threshold")
+        fg = st.number_input("foreground level (share of max input rate)", 0.0, 1.0, step=0.05, key="rule_fg",
+                             help=H.HELP["foreground"])
+        null = st.number_input("null if firing rate below", 0.0, 1.0, step=0.001, format="%.4f", key="rule_null",
+                               help=H.HELP["null"])
+        ratio = st.number_input("noise if background/foreground density >=", 0.1, 10.0, step=0.1, key="rule_ratio",
+                                help=H.HELP["noise"])
+        method = st.selectbox("ghost similarity", ["ssim", "pearson"], key="rule_method", help=H.HELP["ghost"])
+        threshold = st.slider("ghost threshold", 0.0, 1.0, step=0.05, key="rule_threshold")
     return AnalysisSettings(PatternRule(fg, null, ratio), GhostRule(method, threshold))
 
 
+def incompatibility(a: Run, b: Run) -> str | None:
+    """None when a and b can be compared, else the one-line reason."""
+    try:
+        check_same_data(a, b)
+    except AnalysisError as exc:
+        return str(exc)
+    return None
+
+
 def pick_runs(two: bool = True) -> tuple[Run | None, Run | None]:
-    """Sidebar: the run to show and, optionally, a second run to compare with."""
+    """Sidebar: the run to show and, optionally, a second run to compare with. Both hold on
+    every page; 'compare with' starts at a run recorded on the same samples."""
     available = R.available_runs()
     if not available:
         st.warning("No recordings yet: rebuild the sample runs (scripts/build_sample_runs.sh) or record a "
                    "checkpoint on the 'Inspect a checkpoint' page.")
         return None, None
     names = list(available)
-    default_a = names.index("vanilla") if "vanilla" in names else 0
-    a_name = st.sidebar.selectbox("run", names, index=default_a, key="run_a")
+    a_name = S.choose("run_a", names, "vanilla")
+    st.sidebar.selectbox("run", names, key="run_a")
     b_name = None
-    if two and len(names) > 1:
-        others = ["(none)"] + [n for n in names if n != a_name]
-        default_b = others.index("asa1") if "asa1" in others else 0
-        b_name = st.sidebar.selectbox("compare with", others, index=default_b, key="run_b")
-        b_name = None if b_name == "(none)" else b_name
     a = b = None
     with readable_errors():
         a = R.load(available[a_name])
         a.name = a_name
-        if b_name:
+    if two and len(names) > 1:
+        others = ["(none)"] + [n for n in names if n != a_name]
+        S.choose("run_b", others, _first_compatible(a, others, available) if a is not None else "(none)")
+        b_name = st.sidebar.selectbox("compare with", others, key="run_b",
+                                      help="starts at a run recorded on the same samples; a run on other data is "
+                                           "refused for comparison, with what differs")
+        b_name = None if b_name == "(none)" else b_name
+    if b_name and a is not None:
+        with readable_errors():
             b = R.load(available[b_name])
             b.name = b_name
     for run in (a, b):
@@ -73,8 +95,68 @@ def pick_runs(two: bool = True) -> tuple[Run | None, Run | None]:
     return a, b
 
 
-def pick_layer(run: Run, key: str = "layer", conv_only: bool = False) -> int:
-    layers = [l for l in run.layers if not conv_only or min(l.info.shape[1:]) >= 3] or run.layers
-    labels = [f"{l.info.index}: {l.info.name} {l.info.shape}" for l in layers]
-    choice = st.selectbox("layer", labels, key=key)
-    return layers[labels.index(choice)].info.index
+def _first_compatible(a: Run, others: list[str], available: dict) -> str:
+    """The sample pair's ASA run when it fits, else the first run on the same samples."""
+    ordered = sorted(others[1:], key=lambda n: n != "asa1")
+    for name in ordered:
+        try:
+            run = R.load(available[name])
+        except KNOWN_ERRORS:
+            continue
+        if incompatibility(a, run) is None:
+            return name
+    return "(none)"
+
+
+def comparable(a: Run, b: Run | None, what: str) -> Run | None:
+    """b when it was recorded on a's samples; otherwise a visible one-line refusal naming
+    what differs, and None."""
+    if b is None:
+        return None
+    reason = incompatibility(a, b)
+    if reason:
+        st.error(f"{what}: {reason}")
+        return None
+    return b
+
+
+def pick_layer(run: Run, spatial_only: bool = False) -> int:
+    """The layer (kept across pages); spatial_only leaves out layers without a map of at
+    least 3 x 3 (fully connected ones)."""
+    layers = [l for l in run.layers if not spatial_only or min(l.info.shape[1:]) >= 3] or run.layers
+    indices = [l.info.index for l in layers]
+    labels = {l.info.index: f"{l.info.index}: {l.info.name} {tuple(l.info.shape)}"
+              + ("" if min(l.info.shape[1:]) >= 3 else " fully connected") for l in layers}
+    S.choose("layer", indices)
+    return st.selectbox("layer", indices, format_func=labels.get, key="layer")
+
+
+def pick_timestep(run: Run, label: str = "timestep") -> int:
+    S.clamp("t", 0, run.T - 1, run.T // 2)
+    return st.slider(label, 0, run.T - 1, key="t", help=H.HELP["timestep"])
+
+
+def pick_channel(channels: list[int], label: str = "channel") -> int:
+    S.choose("channel", channels)
+    return st.selectbox(label, channels, key="channel", format_func=lambda c: f"c{c}")
+
+
+def is_spatial(run: Run, layer_index: int) -> bool:
+    return min(run.layer(layer_index).info.shape[1:]) >= 3
+
+
+def new_click(chart_key: str) -> int | None:
+    """The channel (a point's customdata) of a click on chart `chart_key` that has not been
+    handled yet, read before the chart is drawn, so that the click takes effect in the same
+    run; None when there is none."""
+    event = st.session_state.get(chart_key)
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", []) or []
+    picked = [p.get("customdata") for p in points if isinstance(p.get("customdata"), (int, float))]
+    seen_key = f"_seen_{chart_key}"
+    signature = tuple(picked)
+    if not picked or st.session_state.get(seen_key) == signature:
+        st.session_state[seen_key] = signature
+        return None
+    st.session_state[seen_key] = signature
+    return int(picked[0])

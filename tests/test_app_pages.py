@@ -39,27 +39,27 @@ def test_overview_shows_both_runs_and_metrics():
     no_errors(at)
     assert [s.value for s in at.subheader] == ["vanilla", "asa1"]
     labels = [m.label for m in at.metric]
-    assert labels.count("accuracy") == 2 and labels.count("NASFR") == 2 and "energy (µJ)" in labels
+    assert labels.count("accuracy") == 2 and labels.count("NASFR") == 2 and "energy (µJ per sample)" in labels
 
 
 def test_spike_features_widgets():
     at = app("views/spike_features.py")
-    at.selectbox(key="sf_layer").set_value(at.selectbox(key="sf_layer").options[1]).run()
+    at.selectbox(key="layer").set_value(1).run()
     no_errors(at)
-    at.slider(key="sf_t").set_value(0).run()
+    at.slider(key="t").set_value(0).run()
     at.selectbox(key="sf_sort").set_value("firing rate").run()
-    at.selectbox(key="sf_channel").set_value(at.selectbox(key="sf_channel").options[2]).run()
+    at.selectbox(key="channel").set_value(2).run()
     no_errors(at)
-    assert "patterns:" in at.caption[0].value
+    assert "patterns over all timesteps:" in at.caption[0].value
 
 
 def test_membrane_and_ghost_widgets():
     at = app("views/membrane.py")
-    at.selectbox(key="mp_channel").set_value(3).run()
-    at.slider(key="mp_t").set_value(1).run()
+    at.selectbox(key="channel").set_value(3).run()
+    at.slider(key="t").set_value(1).run()
     no_errors(at)
     at = app("views/ghosts.py")
-    at.slider(key="gh_t").set_value(2).run()
+    at.slider(key="t").set_value(2).run()
     at.selectbox(key="rule_method").set_value("pearson").run()
     no_errors(at)
     assert at.metric[0].label == "ghost ratio"
@@ -118,10 +118,11 @@ def test_inspect_records_a_checkpoint(tmp_path):
     runs = at.session_state["session_runs"]
     assert runs["mine"].exists() and "snnr-session-" in str(runs["mine"])
     at.switch_page("views/overview.py").run()
-    at.selectbox(key="run_a").set_value("mine").run()
-    assert not at.exception and not at.error
-    assert "not comparable" in at.warning[0].value  # 10 synthetic samples vs the sample runs' 100
-    assert at.subheader[0].value == "mine"
+    assert at.selectbox(key="run_a").value == "mine"  # the new recording is selected on every page
+    assert at.selectbox(key="run_b").value == "(none)"  # no run shares its 10 samples
+    assert not at.exception and not at.error and at.subheader[0].value == "mine"
+    at.selectbox(key="run_b").set_value("asa1").run()
+    assert "not comparable" in at.warning[0].value and "different samples" in at.warning[0].value
 
 
 @pytest.mark.parametrize("content,message", [
@@ -244,3 +245,96 @@ def test_zip_of_class_folders_unpacks_safely(tmp_path):
             extract_class_zip(zipped(members), "bad.zip", tmp_path / "bad", SUFFIXES, limit_mb=1)
     with pytest.raises(UploadError, match="not a readable zip archive"):
         extract_class_zip(b"PK\x03\x04 nonsense", "x.zip", tmp_path / "x", SUFFIXES)
+
+
+def test_choices_hold_across_pages_and_in_the_url():
+    at = app("views/spike_features.py")
+    at.selectbox(key="layer").set_value(2).run()
+    at.selectbox(key="channel").set_value(5).run()
+    at.slider(key="t").set_value(3).run()
+    at.number_input(key="rule_ratio").set_value(2.0).run()
+    at.selectbox(key="run_a").set_value("asa1").run()
+    no_errors(at)
+    at.switch_page("views/membrane.py").run()
+    no_errors(at)
+    assert at.selectbox(key="layer").value == 2 and at.selectbox(key="channel").value == 5
+    assert at.slider(key="t").value == 3 and at.number_input(key="rule_ratio").value == 2.0
+    assert at.selectbox(key="run_a").value == "asa1"
+    at.switch_page("views/ghosts.py").run()
+    assert at.slider(key="t").value == 3 and at.selectbox(key="layer").value == 2
+    params = dict(at.query_params)
+    assert (params["run"], params["layer"], params["channel"], params["t"]) == ("asa1", "2", "5", "3")
+    fresh = AppTest.from_file(APP, default_timeout=120)  # a shared link: a new session opens the same view
+    fresh.query_params.update({"run": "asa1", "layer": "1", "channel": "7", "t": "4", "noise_ratio": "1.5"})
+    fresh.switch_page("views/spike_features.py")
+    fresh.run()
+    no_errors(fresh)
+    assert fresh.selectbox(key="run_a").value == "asa1" and fresh.selectbox(key="layer").value == 1
+    assert fresh.selectbox(key="channel").value == 7 and fresh.slider(key="t").value == 4
+    assert fresh.number_input(key="rule_ratio").value == 1.5
+
+
+def test_a_hand_edited_url_falls_back_to_defaults():
+    fresh = AppTest.from_file(APP, default_timeout=120)
+    fresh.query_params.update({"run": "nope", "layer": "99", "t": "x", "channel": "-3"})
+    fresh.switch_page("views/spike_features.py")
+    fresh.run()
+    no_errors(fresh)
+    assert fresh.selectbox(key="run_a").value == "vanilla" and fresh.selectbox(key="layer").value == 0
+
+
+def test_runs_on_other_data_are_refused_for_comparison():
+    """The tiny fixture was recorded on other data than the sample runs: Compare leaves it out
+    with what differs; Fig. 6 refuses the pair."""
+    at = app("views/compare.py", session_runs={"fixture": FIXTURE})
+    at.multiselect(key="runs_many").set_value(["asa1", "fixture"]).run()
+    assert not at.exception
+    assert any("fixture left out" in e.value and "cannot compare" in e.value for e in at.error)
+    assert len(at.dataframe) == 3  # Table 1 of vanilla and asa1, then asa1's Tables 3 and 4
+    table1 = at.dataframe[0].value
+    assert list(table1["run"]) == ["vanilla", "asa1"]
+    at = app("views/membrane.py", session_runs={"fixture": FIXTURE})
+    at.selectbox(key="run_b").set_value("fixture").run()
+    assert any("Fig. 6 compares runs on the same samples" in e.value for e in at.error)
+
+
+def test_fully_connected_layers_are_strips_without_patterns():
+    at = app("views/spike_features.py")
+    at.selectbox(key="layer").set_value(3).run()
+    no_errors(at)
+    assert any("fully connected layer has no map" in i.value for i in at.info)
+    assert "patterns over all timesteps" not in at.caption[0].value
+    at.switch_page("views/ghosts.py").run()
+    assert 3 not in at.selectbox(key="layer").options and "3: lif_fc1 (128, 1, 1) fully connected" not in \
+        at.selectbox(key="layer").options
+    from analysis.loader import load_run
+    from analysis.tables import channel_table
+
+    table = channel_table(load_run(REPO / "sample_runs" / "vanilla.h5"), 3)
+    assert set(table["pattern"]) <= {"fc", "null"}
+    assert (table["pattern"] == "null").sum() == (table["firing_rate"] < 0.001).sum()
+
+
+def test_an_existing_run_name_asks_before_it_is_replaced():
+    at = record_in_app("twice", 5)
+    first = at.session_state["session_runs"]["twice"].stat().st_mtime_ns
+    at.button(key="record_button").click().run()
+    assert "a run named 'twice' exists" in at.error[0].value
+    assert at.session_state["session_runs"]["twice"].stat().st_mtime_ns == first
+    at.checkbox(key="replace_run").check().run()
+    at.button(key="record_button").click().run()
+    no_errors(at)
+    assert at.session_state["session_runs"]["twice"].stat().st_mtime_ns != first
+
+
+def test_samples_page_shows_a_raster_and_a_u_trace():
+    at = app("views/samples.py")
+    no_errors(at)
+    assert at.title[0].value == "Samples" and "mean spikes per sample" in at.caption[0].value
+    charts = [c for c in at.get("plotly_chart")]
+    assert len(charts) == 4  # spikes per sample, input events, raster, U trace
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in charts]
+    assert specs[2]["layout"]["title"]["text"].startswith("Spike raster of blocks.0.lif")
+    assert any(t.get("name") == "spike" for t in specs[3]["data"])

@@ -3,101 +3,38 @@
 checkpoint is uploaded and recorded on the synthetic data, and a figure downloads as a
 valid PNG. Screenshots of every page go to test-artifacts/screenshots/."""
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from app import browser as B
+
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "test-artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = [("overview", "Overview"), ("spike_features", "Spike features"), ("membrane", "Membrane potentials"),
-         ("ghosts", "Ghost features"), ("compare", "Compare"), ("inspect", "Inspect a checkpoint"), ("export", "Export")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+         ("ghosts", "Ghost features"), ("samples", "Samples"), ("compare", "Compare"), ("inspect", "Inspect a checkpoint"), ("export", "Export")]
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
-        time.sleep(0.5)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        with B.app_server() as base:
+            yield base
+    except B.BrowserError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing; run scripts/setup.sh --test as root")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(120_000)
-        yield pg
-        browser.close()
+    try:
+        with B.chromium_page() as pg:
+            yield pg
+    except B.BrowserError as exc:
+        pytest.fail(str(exc))
 
 
-def open_page(page, server, path, title):
-    page.goto(f"{server}/{path}")
-    page.get_by_role("heading", name=title).first.wait_for()
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
-
-
-def wait_idle(page):
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
-
-
-def choose(page, label, option):
-    """Pick an option (index or visible text) of the selectbox labelled `label`."""
-    box = page.get_by_role("combobox", name=label, exact=True).first
-    box.scroll_into_view_if_needed()
-    box.locator("xpath=..").get_by_role("button", name="Open").click()
-    listbox = page.get_by_role("listbox").first
-    listbox.wait_for()
-    options = listbox.get_by_role("option")
-    target = options.nth(option) if isinstance(option, int) else options.filter(has_text=option).first
-    text = target.inner_text()
-    target.click()
-    listbox.wait_for(state="detached")
-    page.wait_for_function("([l, v]) => [...document.querySelectorAll('input[role=combobox]')]"
-                           ".some(e => e.getAttribute('aria-label') === l && e.value === v)", arg=[label, text])
-    wait_idle(page)
+open_page, wait_idle, choose, no_exception = B.open_page, B.wait_idle, B.choose, B.no_exception
 
 
 def record_as(page, run_name):
@@ -106,8 +43,17 @@ def record_as(page, run_name):
     name.fill(run_name)
     name.press("Enter")
     wait_idle(page)
+    replace = page.get_by_text("replace the existing run")
+    if replace.count():
+        replace.first.click()
+        wait_idle(page)
     page.get_by_role("button", name="Record").click()
-    page.get_by_text(f"recorded {run_name}.h5").wait_for()
+    try:
+        page.get_by_text(f"recorded {run_name}.h5").wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(SHOTS / f"failed_record_{run_name}.png"), full_page=True)
+        raise AssertionError(f"recording {run_name} did not finish; the page says: "
+                             + " | ".join(page.locator('[data-testid="stAlert"]').all_inner_texts())) from None
     no_exception(page)
 
 
@@ -183,3 +129,110 @@ def test_download_a_figure_as_png(page, server, tmp_path):
     with Image.open(target) as img:
         img.load()
         assert img.size[0] > 200
+
+
+def open_rules(page):
+    """Open the sidebar's Rules expander when it is closed."""
+    box = page.get_by_label("noise if background/foreground density >=", exact=True)
+    if not box.count() or not box.first.is_visible():
+        page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary').first.click()
+        box.first.wait_for(state="visible")
+    return box.first
+
+
+def click_tile(page, channel):
+    """Click the tile of `channel` in the spike-feature mosaic (its marker in trace 'tiles')."""
+    index = page.evaluate("""(c) => [...document.querySelectorAll('.js-plotly-plot')].findIndex(
+        gd => gd.data && gd.data.some(t => t.name === 'tiles' && t.customdata.includes(c)))""", channel)
+    assert index >= 0
+    x, y = page.evaluate("""([i, c]) => { const t = document.querySelectorAll('.js-plotly-plot')[i].data
+        .find(t => t.name === 'tiles'); const k = t.customdata.indexOf(c); return [t.x[k], t.y[k]]; }""",
+                         [index, channel])
+    B.click_plot_point(page, index, x, y)
+
+
+def test_a_research_session(page, server, tmp_path):
+    """Upload, summary, record, the new run everywhere, a rule that holds, a click that opens a
+    channel, a raster, a bad upload then a good one, three runs compared and one refused."""
+    shots = SHOTS / "session"
+    shots.mkdir(parents=True, exist_ok=True)
+
+    def shot(name):
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+    open_page(page, server, "inspect", "Inspect a checkpoint")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+        str(REPO / "sample_runs" / "asa1.pt"))
+    page.get_by_text("trained on").first.wait_for()
+    wait_idle(page)
+    no_exception(page)
+    shot("01_checkpoint_summary")
+    record_as(page, "mine")
+    page.get_by_text("is now selected on every page").wait_for()
+    shot("02_recorded")
+    for title in ("Overview", "Spike features", "Membrane potentials"):
+        B.go_to(page, title)
+        assert B.selected(page, "run") == "mine", title
+    shot("03_new_run_selected")
+
+    B.go_to(page, "Overview")
+    box = open_rules(page)
+    box.fill("1.7")
+    box.press("Enter")
+    page.wait_for_url("**noise_ratio=1.7**")  # the app took the value (and put it in the URL)
+    wait_idle(page)
+    B.go_to(page, "Spike features")
+    assert float(open_rules(page).input_value()) == 1.7
+    shot("04_rule_holds")
+
+    choose(page, "layer", 0)
+    click_tile(page, 5)
+    page.wait_for_function("() => [...document.querySelectorAll('input[role=combobox]')]"
+                           ".some(e => e.getAttribute('aria-label') === 'channel' && e.value === 'c5')")
+    page.get_by_text("channel 5 across timesteps").first.wait_for()
+    no_exception(page)
+    shot("05_tile_clicked")
+
+    B.go_to(page, "Samples")
+    page.get_by_text("Spike raster of").first.wait_for()
+    no_exception(page)
+    shot("06_samples")
+
+    from events.formats.numpy_events import write_npz
+    from events.synthetic import SyntheticSettings, make_recording
+
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 this is not an archive")
+    write_npz(tmp_path / "good.npz", make_recording(1, 5, SyntheticSettings()))
+    B.go_to(page, "Inspect a checkpoint")
+    page.get_by_text("uploaded recording").click()
+    wait_idle(page)
+    uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploaders.nth(1).set_input_files(str(tmp_path / "broken.npz"))
+    page.get_by_text("broken.npz").first.wait_for()
+    name = page.locator('[data-testid="stTextInput"]').filter(has_text="name of the new run").locator("input")
+    name.fill("one_upload")
+    name.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Record").click()
+    page.locator('[data-testid="stAlertContentError"]').first.wait_for()
+    shot("07_bad_upload")
+    uploaders.nth(1).set_input_files(str(tmp_path / "good.npz"))
+    page.get_by_text("good.npz").first.wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Record").click()
+    page.get_by_text("recorded one_upload.h5").wait_for()
+    no_exception(page)
+    shot("08_good_upload_after_bad")
+
+    B.go_to(page, "Compare")
+    choose(page, "run", "mine")
+    picker = page.locator('[data-testid="stMultiSelect"] input').first
+    for run in ("asa1", "vanilla", "one_upload"):
+        picker.fill(run)
+        picker.press("Enter")
+        wait_idle(page)
+    page.get_by_text("asa1 against mine").first.wait_for()
+    page.get_by_text("vanilla against mine").first.wait_for()
+    refusal = page.locator('[data-testid="stAlertContentError"]').first
+    assert "one_upload left out" in refusal.inner_text() and "cannot compare" in refusal.inner_text()
+    shot("09_three_runs_one_refused")

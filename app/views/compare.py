@@ -1,22 +1,45 @@
-"""Compare two runs: Table 1, 3 and 4 style tables with the relative changes."""
+"""Compare any number of runs recorded on the same samples (the paper's Table 1 and 3
+compare several attention modules): Table 1 for all, firing per layer and timestep, and
+Tables 3 and 4 of each run against the first. Runs on other data are refused with what
+differs."""
 
 import streamlit as st
 
+from analysis.figures import make_firing_rate_figure
+from analysis.tables import firing_rate_matrix, table1
 from app import runs as R
+from app import state as S
 from app import ui
 
 st.title("Compare")
 settings = ui.settings()
 a, b = ui.pick_runs()
 if a is not None:
-    if b is None:
-        st.info("choose a second run in the sidebar ('compare with')")
-    else:
-        with ui.readable_errors():
-            t1, t3, t4 = R.cached_compare_tables(a, b, settings)
+    available = R.available_runs()
+    others = [n for n in available if n != a.name]
+    S.choose_many("runs_many", others, [b.name] if b is not None else [])
+    chosen = st.multiselect(f"runs to compare with {a.name} (the run chosen in the sidebar is the reference)", others,
+                            key="runs_many")
+    with ui.readable_errors():
+        runs = []
+        for name in chosen:
+            run = R.load(available[name])
+            run.name = name
+            runs.append(run)
+        kept = [a] + [r for r in runs if ui.comparable(a, r, f"{r.name} left out") is not None]
+        if len(kept) < 2:
+            st.info("choose runs recorded on the same samples as the reference")
+        else:
             st.subheader("Table 1: accuracy, NASFR and energy")
-            st.dataframe(t1, hide_index=True)
-            st.subheader("Table 3: spike patterns, PTD and variance per layer")
-            st.dataframe(t3, hide_index=True)
-            st.subheader("Table 4: quantization error")
-            st.dataframe(t4, hide_index=True)
+            st.dataframe(R.cached_table1(kept, settings), hide_index=True)
+            st.plotly_chart(make_firing_rate_figure(firing_rate_matrix(kept[0]), [l.info.name for l in kept[0].layers],
+                                                    run_names=[r.name for r in kept],
+                                                    more=[firing_rate_matrix(r) for r in kept[1:]]),
+                            key="cmp_rates")
+            for other in kept[1:]:
+                t1, t3, t4 = R.cached_compare_tables(kept[0], other, settings)
+                st.subheader(f"{other.name} against {kept[0].name}")
+                st.caption("Table 3: spike patterns (over all timesteps), PTD and variance per layer")
+                st.dataframe(t3, hide_index=True)
+                st.caption("Table 4: quantization error")
+                st.dataframe(t4, hide_index=True)

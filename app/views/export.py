@@ -12,8 +12,9 @@ settings = ui.settings()
 a, b = ui.pick_runs()
 if a is not None:
     with ui.readable_errors():
-        layer_index = ui.pick_layer(a, key="ex_layer")
-        t = st.slider("timestep", 0, a.T - 1, a.T // 2, key="ex_t")
+        layer_index = ui.pick_layer(a)
+        t = ui.pick_timestep(a)
+        b = ui.comparable(a, b, "figures and tables compare runs on the same samples; exporting the first run alone")
         tables, figs = R.cached_report(a, b, layer_index, t, settings)
         c1, c2 = st.columns(2)
         fig_name = c1.selectbox("figure", list(figs), key="ex_fig")

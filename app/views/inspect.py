@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import runs as R
+from app import state as S
 from app import ui
 from app.paths import allowed_roots, resolve_server_path, server_paths_enabled
 from app.uploads import UploadError, extract_class_zip, fresh_folder, sanitize, save_upload, session_dir
@@ -37,12 +38,18 @@ batch_size = c2.number_input("batch size", 1, 4096, 32, key="ckpt_batch")
 
 
 def checkpoint_path() -> Path | None:
+    """The uploaded file (kept when the user comes back from another page; a new upload
+    replaces it), else the server path."""
     if upload is not None:
         saved = st.session_state.get("ckpt_saved")
         if not saved or saved[0] != upload.file_id:  # write each upload once, not on every rerun
             st.session_state["ckpt_saved"] = (upload.file_id, save_upload(upload.getvalue(), upload.name,
                                                                           session_dir(), "checkpoints"))
         return st.session_state["ckpt_saved"][1]
+    if not server_path and st.session_state.get("ckpt_saved"):
+        kept = st.session_state["ckpt_saved"][1]
+        st.caption(f"using the checkpoint uploaded earlier: {kept.name} (upload another to replace it)")
+        return kept
     if server_path:
         path = resolve_server_path(server_path, "checkpoint")
         if not path.is_file():
@@ -57,14 +64,72 @@ def base_settings(ckpt: Path) -> RecordSettings:
                           asa_mask=None if mask == "default" else mask, batch_size=int(batch_size))
 
 
+def checkpoint_summary(loaded) -> "pd.DataFrame":
+    """What the checkpoint is, from its weights and its metadata, as (what, value) rows."""
+    import pandas as pd
+
+    info, meta = loaded.info, loaded.meta
+    args = info.get("arch_args", {})
+    metrics = meta.get("metrics") or {}
+    data = meta.get("data") or {}
+    rows = [("architecture", info.get("arch")), ("attention", args.get("attention")),
+            ("ASA masks", info.get("asa_mask_mode") or "-"), ("T", args.get("T")),
+            ("dt (ms)", (loaded.frames or {}).get("dt_ms")), ("classes", args.get("num_classes")),
+            ("input size", args.get("input_size")),
+            ("parameters", sum(p.numel() for p in loaded.model.parameters())),
+            ("trained on", data.get("source", "not stated")),
+            ("class names", ", ".join(map(str, data.get("classes") or [])) or "not stated"),
+            ("test accuracy", metrics.get("test_accuracy")), ("NASFR", metrics.get("nasfr"))]
+    return pd.DataFrame([(k, "-" if v is None else str(v)) for k, v in rows], columns=["", "value"])
+
+
+def trained_data(loaded) -> tuple[str, str] | None:
+    """(data source, folder) the checkpoint was trained on, when that exists here."""
+    source = str((loaded.meta.get("data") or {}).get("source") or "")
+    if source == "synthetic":
+        return SOURCES[0], ""
+    if source and server_paths_enabled():
+        try:
+            folder = resolve_server_path(source, "data folder")
+        except ValueError:
+            return None
+        if folder.is_dir():
+            return SOURCES[1], str(folder)
+    return None
+
+
+def data_classes(source: str, folder: str) -> list[str] | None:
+    """Class names of the chosen data, where they can be known before recording."""
+    if source == SOURCES[0]:
+        from events.synthetic import SyntheticSettings
+
+        return list(SyntheticSettings().classes)
+    if source == SOURCES[1] and folder:
+        try:
+            root = resolve_server_path(folder, "data folder")
+        except ValueError:
+            return None
+        base = root / "test" if (root / "test").is_dir() else root
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else None
+    return None
+
+
+SOURCES = ["shipped synthetic set (the sample runs' 100 test recordings)", "folder on the server",
+           "uploaded recording", "uploaded .zip of class folders"]
 loaded = None
 with ui.readable_errors():
     ckpt = checkpoint_path()
     if ckpt is not None:
         loaded = load_model(base_settings(ckpt))
         st.info(loaded.message)
+        facts = checkpoint_summary(loaded)
+        st.table(facts.set_index(""))
+        trained_on = trained_data(loaded)
+        untouched = st.session_state.get("data_source", SOURCES[0]) == SOURCES[0]
+        if trained_on is not None and untouched and st.session_state.get("_data_defaults_for") != str(ckpt):
+            st.session_state["_data_defaults_for"] = str(ckpt)  # once per checkpoint, never over a user's choice
+            st.session_state["data_source"], st.session_state["data_folder"] = trained_on
 
-SOURCES = ["shipped synthetic set", "folder on the server", "uploaded recording", "uploaded .zip of class folders"]
 source = st.radio("data", SOURCES, horizontal=True, key="data_source")
 folder = st.text_input("data folder (class sub-folders, e.g. ../shared/data/nmnist-small)", key="data_folder",
                        disabled=not server_paths_enabled()) if source == SOURCES[1] else ""
@@ -88,20 +153,36 @@ if source != SOURCES[0]:
         width = c3.number_input("sensor width (0 = from the file)", 0, 4096, 0, key="sensor_w")
         height = c4.number_input("sensor height", 0, 4096, 0, key="sensor_h")
         sensor = (int(width), int(height)) if width and height else None
+if loaded is not None:
+    model_classes = loaded.info.get("arch_args", {}).get("num_classes")
+    classes_here = data_classes(source, folder)
+    if classes_here is not None and model_classes and len(classes_here) != model_classes:
+        st.warning(f"the model has {model_classes} classes, this data {len(classes_here)} "
+                   f"({', '.join(classes_here[:8])}{' ...' if len(classes_here) > 8 else ''}): accuracy will not "
+                   "mean much; choose the data the checkpoint was trained on")
+    trained_on = trained_data(loaded)
+    if trained_on is not None and (source, folder or "") != trained_on:
+        st.caption(f"this checkpoint was trained on {trained_on[1] or trained_on[0]}")
 max_samples = st.number_input("at most this many samples", 1, 100000, 100, key="max_samples")
 name = st.text_input("name of the new run", value="inspected", key="run_name")
+existing = sanitize(name).removesuffix(".h5") in R.available_runs()
+replace = st.checkbox(f"replace the existing run '{sanitize(name).removesuffix('.h5')}'", key="replace_run") \
+    if existing else False
 
 if st.button("Record", type="primary", key="record_button"):
     with ui.readable_errors():
         if loaded is None:
             raise UploadError("upload a checkpoint (or give its path on the server) first")
+        if existing and not replace:
+            raise UploadError(f"a run named '{sanitize(name).removesuffix('.h5')}' exists: tick 'replace the "
+                              "existing run' or choose another name")
         options = {"out": session_dir() / f"{sanitize(name)}.h5", "overwrite": True,
                    "max_samples": int(max_samples), "raw_per_class": 1}
         if dt_ms > 0 or loaded.kind == "authors":
             options["dt_ms"] = float(dt_ms) if dt_ms > 0 else 30.0
-        if source == "shipped synthetic set":
-            options.update(data="synthetic", synthetic_per_class=10, synthetic_seed=1000)
-        elif source == "folder on the server":
+        if source == SOURCES[0]:
+            options.update(data="synthetic", synthetic_per_class=20, synthetic_seed=1000)
+        elif source == SOURCES[1]:
             data_folder = resolve_server_path(folder, "data folder") if folder else None
             if data_folder is None or not data_folder.is_dir():
                 raise UploadError(f"data folder {folder or '(empty)'} does not exist on the server")
@@ -124,6 +205,8 @@ if st.button("Record", type="primary", key="record_button"):
         bar = st.progress(0.0, text="recording ...")
         out = record(settings, progress=lambda done, total: bar.progress(done / total, text=f"recorded {done} of {total}"),
                      loaded=loaded, warn=st.warning, say=st.caption)
-        R.add_session_run(sanitize(name).removesuffix(".h5"), out)
+        run_name = sanitize(name).removesuffix(".h5")
+        R.add_session_run(run_name, out)
+        S.select("run_a", run_name)
         bar.progress(1.0, text="done")
-        st.success(f"recorded {out.name}: choose run '{sanitize(name)}' in the sidebar of any page")
+        st.success(f"recorded {out.name}: run '{run_name}' is now selected on every page")

@@ -1,9 +1,15 @@
-"""Spike features (Fig. 2a/5a) of a layer at a timestep, and one channel over time (Fig. 2b/5b)."""
+"""Spike features (Fig. 2a/5a) of a layer at a timestep; click a tile to open its channel:
+its features over time (Fig. 2b/5b), MPD, place among the layer's PTD and variance, and
+its ghosts."""
 
+import numpy as np
 import streamlit as st
 
-from analysis.figures import make_channel_timesteps_figure, make_spike_features_figure
-from analysis.tables import channel_table
+from analysis.figures import (make_channel_strip_figure, make_channel_timesteps_figure, make_mpd_figure,
+                              make_ptd_variance_figure, make_spike_features_figure)
+from app import help as H
+from app import runs as R
+from app import state as S
 from app import ui
 
 st.title("Spike features")
@@ -11,24 +17,66 @@ settings = ui.settings()
 run, _ = ui.pick_runs(two=False)
 if run is not None:
     with ui.readable_errors():
-        layer_index = ui.pick_layer(run, key="sf_layer")
+        layer_index = ui.pick_layer(run)
         layer = run.layer(layer_index)
+        spatial = ui.is_spatial(run, layer_index)
+        C = layer.info.shape[0]
+        table = R.cached_channel_table(run, layer_index, settings)
         c1, c2, c3 = st.columns(3)
-        t = c1.slider("timestep", 0, run.T - 1, run.T // 2, key="sf_t")
+        with c1:
+            t = ui.pick_timestep(run)
         order = c2.selectbox("sort channels by", ["channel", "firing rate", "PTD", "pattern"], key="sf_sort")
-        limit = c3.number_input("channels shown", 1, layer.info.shape[0], min(layer.info.shape[0], 32), key="sf_limit")
-        table = channel_table(run, layer_index, settings)
+        limit = c3.number_input(f"channels shown (of {C})", 1, C, C, key=f"sf_limit_{layer_index}")
         key = {"channel": "channel", "firing rate": "firing_rate", "PTD": "ptd", "pattern": "pattern"}[order]
         ordered = table.sort_values(key, ascending=order in ("channel", "pattern"), kind="stable")["channel"].tolist()
         shown = ordered[: int(limit)]
-        fig = make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(), shown,
-                                         f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)")
-        st.plotly_chart(fig, key="sf_grid")
+        clicked = ui.new_click(f"sf_grid_{layer_index}")
+        if clicked is not None:
+            S.select("channel", clicked)
+        channel = S.choose("channel", list(range(C)), shown[0])
+        if spatial:
+            fig = make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(), shown,
+                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=channel)
+        else:
+            st.info(H.HELP["fc"])
+            fig = make_channel_strip_figure(layer.nsfr[t].reshape(C), shown, f"{run.name}: {layer.info.name} at t={t}",
+                                            selected=channel)
+        st.plotly_chart(fig, key=f"sf_grid_{layer_index}", on_select="rerun", selection_mode="points")
         counts = table["pattern"].value_counts().to_dict()
-        st.caption(f"patterns: {counts.get('noise', 0)} noise, {counts.get('normal', 0)} normal, "
-                   f"{counts.get('null', 0)} null · colour: firing rate 0 (blue) to 1 (red)")
-        channel = st.selectbox("channel", shown, key="sf_channel")
-        st.plotly_chart(make_channel_timesteps_figure(layer.nsfr[:, channel], channel,
-                                                      f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)"),
-                        key="sf_channel_fig")
-        st.dataframe(table[table["channel"] == channel], hide_index=True)
+        st.caption((f"patterns over all timesteps: {counts.get('noise', 0)} noise, {counts.get('normal', 0)} normal, "
+                    f"{counts.get('null', 0)} null · " if spatial else "")
+                   + "colour: firing rate 0 (blue) to 1 (red) · click a tile to open its channel",
+                   help=H.HELP["noise"])
+        st.subheader("Channel")
+        channel = ui.pick_channel(list(range(C)))
+        row = table[table["channel"] == channel]
+        st.dataframe(H.readable(row), hide_index=True)
+        if spatial:
+            st.plotly_chart(make_channel_timesteps_figure(layer.nsfr[:, channel], channel,
+                                                          f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)"),
+                            key="sf_channel_fig")
+        left, right = st.columns(2)
+        hist = layer.stats["hist"][:, channel].sum(axis=0)
+        with left:
+            st.plotly_chart(make_mpd_figure(hist, layer.info.hist_edges, layer.info.v_threshold,
+                                            float(row["ptd"].iloc[0]), float(row["variance"].iloc[0]),
+                                            f"MPD of c{channel} over all timesteps"), key="sf_mpd")
+            outside = (hist[0] + hist[-1]) / max(int(hist.sum()), 1)
+            st.caption(f"U outside the histogram range: {outside:.1%} of values (counted, not drawn)",
+                       help=H.HELP["outside"])
+        with right:
+            st.plotly_chart(make_ptd_variance_figure(table["ptd"].to_numpy(), table["variance"].to_numpy(),
+                                                     table["pattern"].to_numpy(), f"PTD vs variance, c{channel} ringed",
+                                                     highlight=channel), key="sf_scatter")
+        if spatial:
+            g = R.cached_ghosts(run, layer_index, t, settings.ghost)
+            group = next((grp for grp in g["groups"] if channel in grp), None)
+            twins = [c for c in (group or []) if c != channel]
+            st.write(f"ghosts of c{channel} at t={t} ({settings.ghost.method} >= {settings.ghost.threshold}): "
+                     + (", ".join(f"c{c} ({g['similarity'][channel, c]:.2f})" for c in twins) if twins else "none"))
+            if twins:
+                st.plotly_chart(make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(),
+                                                           [channel] + twins, "the channel and its ghosts",
+                                                           selected=channel), key="sf_ghosts")
+        st.caption(f"Maps use rows top to bottom as the sensor. Mean firing of c{channel}: "
+                   f"{float(np.mean(layer.nsfr[:, channel])):.3f}")

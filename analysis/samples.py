@@ -1,0 +1,46 @@
+"""Single samples of a recording: per-sample spikes and correctness for every recorded
+sample, and the raw tensors (input, U, spikes) of the samples recorded with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.loader import AnalysisError
+from recorder.reader import open_recording
+
+
+def sample_table(path: str | Path) -> pd.DataFrame:
+    """One row per recorded sample: position, dataset index, label, prediction, correct
+    (None when unlabelled), spikes over all layers and timesteps, and whether raw tensors
+    were kept for it (raw: its position among the raw samples, or -1)."""
+    with open_recording(path) as rec:
+        labels, predictions = rec.labels(), rec.predictions()
+        spikes = rec.sample_spike_counts().reshape(len(labels), -1).sum(axis=1)
+        raw = np.full(len(labels), -1)
+        raw[rec.raw_samples()] = np.arange(rec.raw_count())
+        index = rec.sample_indices()
+    labelled = labels >= 0
+    return pd.DataFrame({"sample": np.arange(len(labels)), "dataset_index": index, "label": labels,
+                         "prediction": predictions,
+                         "correct": np.where(labelled, labels == predictions, None),
+                         "spikes": spikes.astype(np.int64), "raw": raw})
+
+
+def raw_sample(path: str | Path, raw_position: int, layer: int) -> dict[str, np.ndarray]:
+    """Input frames [T, P, H, W] and, for `layer`, U and spikes [T, C, H, W] of the raw
+    sample at raw_position (0 .. raw_count - 1)."""
+    with open_recording(path) as rec:
+        if not 0 <= raw_position < rec.raw_count():
+            raise AnalysisError(f"raw sample {raw_position} does not exist ({rec.raw_count()} samples have raw "
+                                "tensors; record with --raw-fraction or --raw-per-class to keep more)")
+        one = slice(raw_position, raw_position + 1)
+        out = {"input": rec.raw_input(one)[0] if rec.raw_count() else None}
+        for kind in ("u", "s"):
+            try:
+                out[kind] = rec.raw(layer, kind, one)[0]
+            except KeyError as exc:
+                raise AnalysisError(str(exc).strip("'\"")) from None
+    return out

@@ -1,0 +1,158 @@
+"""Drive the real dashboard in headless Chromium (Playwright with Debian's chromium): start
+`streamlit run app/main.py`, open pages, change widgets and wait until the app is idle
+again. Used by the browser tests and by app.browser_benchmark."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+class BrowserError(RuntimeError):
+    """The app or the browser could not be started."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def app_server(env: dict | None = None, start_timeout_s: float = 90):
+    """Run the dashboard on a free local port; yields its base URL."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--browser.gatherUsageStats", "false"],
+                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + start_timeout_s
+    try:
+        while True:
+            try:
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise BrowserError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def chromium_page(width: int = 1400, height: int = 1000):
+    """A Playwright page in headless Debian chromium."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise BrowserError("Debian's chromium is missing; run scripts/setup.sh --test as root")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+RUNNING = '[data-testid="stStatusWidget"]'
+STALE = '[data-stale="true"]'
+
+
+def wait_idle(page, settle_ms: int = 120) -> None:
+    """Until the script run that the last change started has finished and the page is drawn:
+    no 'running' status, no stale element, then two animation frames."""
+    page.wait_for_timeout(settle_ms)
+    page.wait_for_selector(RUNNING, state="detached", timeout=120_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{STALE}').length === 0", timeout=120_000)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def open_page(page, server: str, path: str, title: str) -> None:
+    page.goto(f"{server}/{path}")
+    page.get_by_role("heading", name=title).first.wait_for()
+    wait_idle(page)
+
+
+def go_to(page, title: str) -> None:
+    """Navigate inside the app (same session), by the sidebar link."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title).first.wait_for()
+    wait_idle(page)
+
+
+def open_option(page, label: str, option):
+    """Open the selectbox labelled `label`; returns the locator of its option (index or
+    visible text), not yet clicked."""
+    box = page.get_by_role("combobox", name=label, exact=True).first
+    box.scroll_into_view_if_needed()
+    box.locator("xpath=..").get_by_role("button", name="Open").click()
+    listbox = page.get_by_role("listbox").first
+    listbox.wait_for()
+    options = listbox.get_by_role("option")
+    target = options.nth(option) if isinstance(option, int) else options.filter(has_text=option).first
+    target.wait_for()
+    return target
+
+
+def choose(page, label: str, option) -> None:
+    """Pick an option (index or visible text) of the selectbox labelled `label`."""
+    target = open_option(page, label, option)
+    text = target.inner_text()
+    target.click()
+    page.get_by_role("listbox").first.wait_for(state="detached")
+    page.wait_for_function("([l, v]) => [...document.querySelectorAll('input[role=combobox]')]"
+                           ".some(e => e.getAttribute('aria-label') === l && e.value === v)", arg=[label, text])
+    wait_idle(page)
+
+
+def selected(page, label: str) -> str:
+    return page.get_by_role("combobox", name=label, exact=True).first.input_value()
+
+
+def set_number(page, label: str, value) -> None:
+    box = page.get_by_label(label, exact=True).first
+    box.scroll_into_view_if_needed()
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(page)
+
+
+def click_plot_point(page, chart_index: int, x: float, y: float) -> None:
+    """Click the data point at (x, y) of the chart_index-th plotly chart on the page."""
+    pos = page.evaluate("""([i, x, y]) => {
+        const gd = document.querySelectorAll('.js-plotly-plot')[i];
+        const fl = gd._fullLayout, box = gd.getBoundingClientRect();
+        return [box.left + fl._size.l + fl.xaxis.d2p(x), box.top + fl._size.t + fl.yaxis.d2p(y)];
+    }""", [chart_index, x, y])
+    page.mouse.click(pos[0], pos[1])
+    wait_idle(page, settle_ms=300)
+
+
+def no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
