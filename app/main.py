@@ -11,7 +11,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's pa
 from app import state  # noqa: E402  (after the path is set)
 
 st.set_page_config(page_title="SNN redundancy", layout="wide")
-state.restore()
 pages = st.navigation([
     st.Page("views/overview.py", title="Overview", default=True),
     st.Page("views/spike_features.py", title="Spike features"),
@@ -22,6 +21,7 @@ pages = st.navigation([
     st.Page("views/inspect.py", title="Inspect a checkpoint"),
     st.Page("views/export.py", title="Export"),
 ])
+state.restore(pages.url_path)
 try:
     pages.run()
 finally:  # also after st.stop() in a page

@@ -36,10 +36,12 @@ KEPT = ("ckpt_path", "ckpt_T", "ckpt_classes", "ckpt_dt", "ckpt_mask", "ckpt_bat
         "upload_class_name", "sf_sort", "smp_sample", "smp_c", "smp_y", "smp_x")
 
 
-def restore() -> None:
-    """Once per session take the view from the URL; on every run keep the persisted values
-    alive (re-assigning a widget's key stops Streamlit from dropping it on a page that does
-    not draw the widget)."""
+def restore(page: str = "") -> None:
+    """Once per session take the view from the URL. On every run keep a copy of each
+    persisted value and put it back when Streamlit has dropped it; on the first run of a
+    newly opened page also re-assign the values present, which is what makes the widgets of
+    that page take them. Within a page values are never re-assigned, so a rerun cannot
+    overwrite what the user is typing."""
     state = st.session_state
     if not state.get("_state_restored"):
         for key, (param, parse, _) in PERSISTED.items():
@@ -49,9 +51,16 @@ def restore() -> None:
                 except ValueError:
                     pass  # a hand-edited URL: the widget's default instead
         state["_state_restored"] = True
+    switched = state.get("_state_page") != page
+    state["_state_page"] = page
     for key in (*PERSISTED, *KEPT):
+        copy = f"_kept_{key}"
         if key in state:
-            state[key] = state[key]
+            if switched:
+                state[key] = state[key]
+            state[copy] = state[key]
+        elif copy in state:
+            state[key] = state[copy]
 
 
 def publish() -> None:
