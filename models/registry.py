@@ -22,8 +22,8 @@ SIZE_ARGS = ("T", "num_classes", "in_channels", "input_size", "widths", "hidden"
 
 def _check_sizes(arch: str, args: dict) -> None:
     for key in SIZE_ARGS:
-        if key not in args:
-            continue
+        if args.get(key) is None:
+            continue  # None: the architecture's default
         value = args[key]
         values = list(value) if isinstance(value, (list, tuple)) else [value]
         if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):

@@ -113,3 +113,25 @@ def test_build_model_errors():
         build_model("vgg")
     with pytest.raises(ValueError, match=r"unknown argument\(s\) \['depth'\] for lif_snn3"):
         build_model("lif_snn3", depth=3)
+
+
+def test_a_plif_checkpoint_with_default_widths_loads_again(tmp_path):
+    """plif_snn5 stores widths=None (its default); loading must not refuse what saving wrote."""
+    import torch
+
+    from models.checkpoint import load_checkpoint, save_checkpoint
+    from models.registry import build_model
+
+    torch.manual_seed(0)
+    model = build_model("plif_snn5", T=2, num_classes=3, input_size=32).eval()
+    save_checkpoint(tmp_path / "p.pt", model, {"frames": {"T": 2, "dt_ms": 10.0}})
+    loaded, _ = load_checkpoint(tmp_path / "p.pt")
+    x = torch.rand(2, 1, 2, 32, 32)
+    from spikingjelly.activation_based import functional
+
+    with torch.no_grad():
+        functional.reset_net(model)
+        a = model(x)
+        functional.reset_net(loaded)
+        b = loaded.eval()(x)
+    assert torch.equal(a, b)
