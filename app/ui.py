@@ -149,9 +149,8 @@ def new_click(chart_key: str) -> int | None:
     """The channel (a point's customdata) of a click on chart `chart_key` that has not been
     handled yet, read before the chart is drawn, so that the click takes effect in the same
     run; None when there is none."""
-    event = st.session_state.get(chart_key)
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
-        getattr(getattr(event, "selection", None), "points", []) or []
+    event = st.session_state.get(chart_key) or {}  # Streamlit's selection state is a dict
+    points = event.get("selection", {}).get("points", [])
     picked = [p.get("customdata") for p in points if isinstance(p.get("customdata"), (int, float))]
     seen_key = f"_seen_{chart_key}"
     signature = tuple(picked)

@@ -13,6 +13,22 @@ import numba
 import numpy as np
 
 
+@numba.njit(inline="always")
+def _bin(x, xd, lo, hi, nb, scale, edges):
+    if x < lo:
+        return 0
+    if x >= hi:
+        return nb + 1
+    j = int((xd - float(lo)) * scale) + 1
+    if j > nb:
+        j = nb
+    while j > 1 and x < edges[j - 1]:
+        j -= 1
+    while j < nb and x >= edges[j]:
+        j += 1
+    return j
+
+
 @numba.njit(parallel=True, cache=True)
 def layer_sums(u, s, edges, threshold, scale_fp, hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak):
     """u, s: [T, N, C, K] (K = H*W), same float dtype; edges: [B + 1] in u's dtype, sorted.
@@ -52,19 +68,7 @@ def layer_sums(u, s, edges, threshold, scale_fp, hist, count, usum, usumsq, qesu
                 b += np.int64(np.rint(xd * xd * scale_fp))
                 d = xd - np.float64(s[t, n, c, k])
                 q += np.int64(np.rint(d * d * scale_fp))
-                if x < lo:
-                    j = 0
-                elif x >= hi:
-                    j = nb + 1
-                else:
-                    j = int((xd - float(lo)) * scale) + 1
-                    if j > nb:
-                        j = nb
-                    while j > 1 and x < edges[j - 1]:
-                        j -= 1
-                    while j < nb and x >= edges[j]:
-                        j += 1
-                hist[t, c, j] += 1
+                hist[t, c, _bin(x, xd, lo, hi, nb, scale, edges)] += 1
         count[t, c] = n_ok
         nonfinite[t, c] = n_bad
         usum[t, c] = a
@@ -90,22 +94,6 @@ def run_layer_sums(u: np.ndarray, s: np.ndarray, edges: np.ndarray, nbins: int, 
     layer_sums(u4, s4, edges.astype(u4.dtype), u4.dtype.type(threshold), float(scale_fp), hist, count, usum, usumsq,
                qesum, nonfinite, mismatch, peak)
     return hist, count, usum, usumsq, qesum, nonfinite, int(mismatch.sum()), float(peak.max(initial=0.0))
-
-
-@numba.njit(inline="always")
-def _bin(x, xd, lo, hi, nb, scale, edges):
-    if x < lo:
-        return 0
-    if x >= hi:
-        return nb + 1
-    j = int((xd - float(lo)) * scale) + 1
-    if j > nb:
-        j = nb
-    while j > 1 and x < edges[j - 1]:
-        j -= 1
-    while j < nb and x >= edges[j]:
-        j += 1
-    return j
 
 
 @numba.njit(inline="always")

@@ -602,16 +602,13 @@ class RecordingWriter:
             raise RecorderError(f"{self.partial.name}: {self.n_done} of {self.n_total} samples recorded; not finished")
         if not self.started:
             raise RecorderError(f"{self.partial.name}: nothing was recorded")
-        slots = self._slot_bytes()
+        slots = _slot_total(self.file)
         size = os.path.getsize(self.partial)
         if slots > DEAD_SPACE_COMPACT * max(size - slots, 1):
             self._finish_fresh(size - slots)
         else:
             self._finish_in_place()
         return self._publish()
-
-    def _slot_bytes(self) -> int:
-        return _slot_total(self.file)
 
     def _complete(self) -> None:
         """Verify, then mark the open file complete: from here it reads as complete."""
