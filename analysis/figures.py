@@ -213,9 +213,11 @@ def make_input_frames_figure(frames: np.ndarray, title: str = "Input events") ->
     fig = go.Figure(heat(0), frames=[go.Frame(data=[heat(t)], name=str(t)) for t in range(len(maps))])
     step = [dict(method="animate", label=str(t), args=[[str(t)], dict(mode="immediate", frame=dict(duration=0))])
             for t in range(len(maps))]
-    fig.update_layout(title=title, font=FONT, height=420, width=460, yaxis=dict(autorange="reversed", scaleanchor="x"),
+    fig.update_layout(title=title, font=FONT, height=460, width=460,
+                      xaxis=dict(constrain="domain"), yaxis=dict(autorange="reversed", scaleanchor="x", constrain="domain"),
                       sliders=[dict(steps=step, currentvalue=dict(prefix="t="), pad=dict(t=30))],
-                      updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.08, xanchor="left", buttons=[
+                      updatemenus=[dict(type="buttons", direction="left", showactive=False, x=1.0, y=1.12, xanchor="right",
+                                        yanchor="bottom", buttons=[
                           dict(label="play", method="animate",
                                args=[None, dict(frame=dict(duration=400, redraw=True), fromcurrent=True)]),
                           dict(label="pause", method="animate",

@@ -196,6 +196,7 @@ def test_a_research_session(page, server, tmp_path):
     B.go_to(page, "Samples")
     page.get_by_text("Spike raster of").first.wait_for()
     no_exception(page)
+    page.get_by_text("Spike raster of").first.scroll_into_view_if_needed()
     shot("06_samples")
 
     from events.formats.numpy_events import write_npz
@@ -235,4 +236,6 @@ def test_a_research_session(page, server, tmp_path):
     page.get_by_text("vanilla against mine").first.wait_for()
     refusal = page.locator('[data-testid="stAlertContentError"]').first
     assert "one_upload left out" in refusal.inner_text() and "cannot compare" in refusal.inner_text()
+    page.keyboard.press("Escape")  # close the multiselect's list, which covers the refusal
+    refusal.scroll_into_view_if_needed()
     shot("09_three_runs_one_refused")
