@@ -49,7 +49,7 @@ def record_as(page, run_name):
         wait_idle(page)
     page.get_by_role("button", name="Record").click()
     try:
-        page.get_by_text(f"recorded {run_name}.h5").wait_for(timeout=60_000)
+        page.get_by_text(f"recorded {run_name}.h5").wait_for(timeout=240_000)
     except Exception:
         page.screenshot(path=str(SHOTS / f"failed_record_{run_name}.png"), full_page=True)
         raise AssertionError(f"recording {run_name} did not finish; the page says: "
