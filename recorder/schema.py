@@ -151,6 +151,15 @@ def checkpoint_input(slot: int) -> str:
     return f"{checkpoint_group(slot)}/{INPUT}"
 
 
+def slot_path(partial, slot: int):
+    """The file beside partial file `partial` that holds checkpoint slot `slot`; the partial
+    file reaches it through the external link checkpoint_group(slot)."""
+    from pathlib import Path
+
+    partial = Path(partial)
+    return partial.with_name(f"{partial.name}.slot{slot}")
+
+
 def partial_path(path):
     """Where a recording of `path` is written until it is complete."""
     from pathlib import Path

@@ -91,9 +91,13 @@ def check(f: h5py.File) -> dict:
         counters = attrs
         if not complete and slot in (0, 1):  # a partial file: the valid checkpoint carries its own counters
             group = S.checkpoint_group(slot)
-            if group not in f or S.A_SHARES_DONE not in f[group].attrs or S.A_DONE not in f[group].attrs:
-                raise ValueError(f"checkpoint slot {slot} is missing or lacks its counters")
-            counters = f[group].attrs
+            try:
+                counters = f[group].attrs
+            except (KeyError, OSError):
+                raise ValueError(f"checkpoint slot {slot} is missing: its file {S.slot_path(f.filename, slot).name} "
+                                 "must stay beside the partial file") from None
+            if S.A_SHARES_DONE not in counters or S.A_DONE not in counters:
+                raise ValueError(f"checkpoint slot {slot} lacks its counters")
             done = _int(counters[S.A_DONE], f"{group} {S.A_DONE}")
             if not 0 <= done <= total:
                 raise ValueError(f"{done} samples done of {total} planned is impossible")

@@ -4,18 +4,23 @@ Guarantees:
 - The file is written as `<out>.partial` and renamed to `<out>` only after every byte was
   written, flushed, read back and checked; `--overwrite` therefore keeps the old `<out>`
   until its successor is complete.
-- Statistics live in memory and are written to the partial file at checkpoints, every
-  `checkpoint_seconds` (default 60) and when a run stops on an error or Ctrl-C: an
-  interruption (kill -9, power loss) loses at most the samples recorded since the last
-  checkpoint, which `--resume` records again. Per-sample rows and raw tensors are written
-  once, where they stay, as their batch finishes.
+- Statistics live in memory and are saved at checkpoints, every `checkpoint_seconds`
+  (default 60) and when a run stops on an error or Ctrl-C: an interruption (kill -9, power
+  loss) loses at most the samples recorded since the last checkpoint, which `--resume`
+  records again. A checkpoint is a whole new file beside the partial one,
+  `<out>.partial.slot0` or `.slot1`, alternating, reached from the partial file through an
+  HDF5 external link; the partial file names the valid slot only after that file is on
+  disk, so a crash while saving leaves the other slot intact. Per-sample rows and raw
+  tensors are written once, where they stay, as their batch finishes.
 - Every write goes straight to the operating system (no HDF5 chunk cache or sieve buffer),
   compressed chunks are written whole with CRC-32s kept beside them, and the free space is
   checked before each write: a full disk stops the run with one clear error while the
   partial file still reads as incomplete at its last checkpoint.
-Bytes written: per-sample rows and raw chunks once, the statistics once at the end plus once
-per checkpoint (compressed), so a statistics-only run shorter than checkpoint_seconds writes
-about its final size.
+Bytes written: per-sample rows and raw chunks once, the statistics once at the end (into the
+partial file, which never held the slots, so nothing is copied or compacted) plus once per
+checkpoint (compressed). A run of D seconds writes about its final size plus
+floor(D / checkpoint_seconds) times the statistics: within 2x of the file for runs shorter
+than twice the interval.
 """
 
 from __future__ import annotations
@@ -46,7 +51,6 @@ MAX_SPIKE_MISMATCH = 1e-6  # share of replayed spikes allowed to differ (float t
 COMPRESSION_LEVEL = 1
 MAX_CHUNK_BYTES = 256 * 2**20
 SPACE_MARGIN = 2 * 2**20  # kept free for HDF5's own metadata
-DEAD_SPACE_COMPACT = 0.25  # compact a finished file when this share of it is unused
 
 
 class DiskFullError(RecorderError):
@@ -144,11 +148,12 @@ def _chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 
 
 def _early_dcpl() -> h5py.h5p.PropDCID:
-    """Contiguous datasets whose space (and fill values) are written at creation, so later
-    writes never need new space."""
+    """Contiguous datasets whose space is allocated at creation, so later writes never need
+    new space. No fill values are written (that would write every row twice): the writer
+    knows which rows it wrote and verifies that before it finishes."""
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
-    dcpl.set_fill_time(h5py.h5d.FILL_TIME_ALLOC)
+    dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
     return dcpl
 
 
@@ -221,6 +226,7 @@ class RecordingWriter:
         self.base: list[dict[str, np.ndarray]] = []
         self.base_input: tuple[np.ndarray, np.ndarray] | None = None
         self.shares_done = [0] * len(self.shares)
+        self.rows_written = np.zeros(n_total, bool)
         self.slot = -1
         self.failed = False
         self.checkpoint_seconds = checkpoint_seconds
@@ -267,10 +273,20 @@ class RecordingWriter:
 
     # -- space and errors --------------------------------------------------------------
     def _file_size(self) -> int:
+        """Bytes of the partial file and its slot files (what counts against a file-size limit
+        is the largest; the sum is the safe side)."""
+        slots = sum(p.stat().st_size for p in self._slot_files())
         try:
-            return int(self.file.id.get_filesize()) if self.file is not None else 0
+            return slots + (int(self.file.id.get_filesize()) if self.file is not None else 0)
         except (OSError, RuntimeError, ValueError):
-            return os.path.getsize(self.partial) if self.partial.exists() else 0
+            return slots + (os.path.getsize(self.partial) if self.partial.exists() else 0)
+
+    def _slot_files(self) -> list[Path]:
+        return [p for p in (S.slot_path(self.partial, 0), S.slot_path(self.partial, 1)) if p.exists()]
+
+    def _remove_slot_files(self) -> None:
+        for slot in (0, 1):
+            S.slot_path(self.partial, slot).unlink(missing_ok=True)
 
     def ensure_space(self, nbytes: int, what: str) -> None:
         """Raise DiskFullError unless `nbytes` (plus a margin for metadata) fit."""
@@ -321,7 +337,7 @@ class RecordingWriter:
             raise RecorderError(f"{self.path}: folder {self.path.parent} is not writable; choose a writable path")
         _catch_file_size_signal()
         self.partial.unlink(missing_ok=True)
-        self._fresh_path().unlink(missing_ok=True)  # left by a run killed while finishing
+        self._remove_slot_files()
         f = self.file = open_h5(self.partial, create=True)
         try:
             self._create_header(f)
@@ -421,6 +437,7 @@ class RecordingWriter:
                 if not np.array_equal(g[name][start:stop], value):
                     raise RecorderError(f"per-sample rows {start}..{stop} of {name} read back differently; the "
                                         "storage is failing")
+        self.rows_written[start:stop] = True
         for row, layers, frames in encoded:
             for li, kinds in layers.items():
                 self.write_raw_layer(row, li, kinds, checked=True)
@@ -458,20 +475,16 @@ class RecordingWriter:
             raise RecorderError(f"{ds.name} row {row} read back differently after writing; the storage is failing")
 
     # -- checkpoints -------------------------------------------------------------------
-    def _stat_arrays(self, slot: int | None) -> list[tuple[str, dict[str, np.ndarray]]]:
-        """(group path, {name: array}) of every statistic, in checkpoint slot `slot` or, for
-        None, in its final place."""
+    def _stat_arrays(self, final: bool) -> list[tuple[str, dict[str, np.ndarray]]]:
+        """(group path, {name: array}) of every statistic: in its final place in the recording
+        or (not `final`) in a checkpoint slot's file."""
         inputs = {S.I_EVENT_SUM: self.event_sum, S.I_ACTIVE: self.active}
-        if slot is None:
-            out = [(S.stats_group(meta.index), st.arrays) for meta, st in zip(self.layers, self.stats)]
-            return out + [(S.INPUT, inputs)]
-        out = [(S.checkpoint_layer(slot, meta.index), st.arrays) for meta, st in zip(self.layers, self.stats)]
-        return out + [(S.checkpoint_input(slot), inputs)]
+        where = S.stats_group if final else S.layer_group
+        return [(where(meta.index), st.arrays) for meta, st in zip(self.layers, self.stats)] + [(S.INPUT, inputs)]
 
-    def _write_stats(self, slot: int | None) -> None:
-        """Write every statistic compressed, into checkpoint slot `slot` or (None) its final place."""
-        f = self.file
-        parts = self._stat_arrays(slot)
+    def _write_stats(self, f: h5py.File, final: bool) -> None:
+        """Write every statistic compressed into `f`: the recording (`final`) or a slot file."""
+        parts = self._stat_arrays(final)
         encoded = []
         for group, arrays in parts:
             for name, arr in arrays.items():
@@ -492,16 +505,22 @@ class RecordingWriter:
                 ds.id.write_direct_chunk(offset, data, filter_mask=0)
 
     def checkpoint(self) -> None:
-        """Statistics and progress into the spare slot, flushed, then named valid."""
+        """Statistics and progress into a new file for the spare slot, on disk, then named valid."""
         if self.file is None or not self.started or self.failed:
             return
         slot = 1 - self.slot if self.slot in (0, 1) else 0
+        path = S.slot_path(self.partial, slot)
         with self._io("a checkpoint"):
-            self._write_stats(slot)
-            group = self.file[S.checkpoint_group(slot)]
-            group.attrs[S.A_DONE] = self.n_done  # the slot carries its own counters: one commit point below
-            group.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
-            self._sync()
+            path.unlink(missing_ok=True)
+            with open_h5(path, create=True) as g:
+                self._write_stats(g, final=False)
+                g.attrs[S.A_DONE] = self.n_done  # the slot carries its own counters: one commit point below
+                g.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
+                _sync(g)
+            _fsync_dir(path.parent)
+            link = S.checkpoint_group(slot)
+            if link not in self.file:
+                self.file[link] = h5py.ExternalLink(path.name, "/")
             self.file.attrs[S.A_SLOT] = slot  # the commit: this slot, with its counters, is the valid one
             self.file.attrs[S.A_DONE] = self.n_done
             self.file.attrs[S.A_SHARES_DONE] = _json(self.shares_done)
@@ -510,12 +529,7 @@ class RecordingWriter:
         self._last_checkpoint = time.monotonic()
 
     def _sync(self) -> None:
-        """Flush HDF5's buffers and have the operating system put the file on disk."""
-        self.file.flush()
-        try:
-            os.fsync(self.file.id.get_vfd_handle())
-        except (OSError, ValueError, TypeError):
-            pass  # a driver without a file descriptor: HDF5's flush is what there is
+        _sync(self.file)
 
     # -- resume ------------------------------------------------------------------------
     def resume(self) -> None:
@@ -533,6 +547,7 @@ class RecordingWriter:
         with rec:
             if rec.complete:
                 self._publish()
+                self._remove_slot_files()
                 raise _AlreadyComplete()
             mismatch = [what for what, mine, theirs in (("model", self.model_info, rec.model),
                                                          ("data", self.data_info, rec.data),
@@ -543,11 +558,15 @@ class RecordingWriter:
                 raise RecorderError(f"{self.partial}: cannot resume, the {', '.join(mismatch) or 'sample count'} "
                                     f"differ from this run's{details}; use the same command line as the interrupted run")
         _catch_file_size_signal()
-        self._fresh_path().unlink(missing_ok=True)  # left by a run killed while finishing
         f = self.file = open_h5(self.partial, create=False)
         self.slot = int(f.attrs[S.A_SLOT])
-        self.shares_done = (json.loads(f[S.checkpoint_group(self.slot)].attrs[S.A_SHARES_DONE]) if self.slot >= 0
-                            else [0] * len(self.shares))
+        saved = None
+        if self.slot >= 0:
+            with h5py.File(S.slot_path(self.partial, self.slot), "r") as g:
+                saved = ({k: g[k][...] for k in _visit_datasets(g)}, json.loads(g.attrs[S.A_SHARES_DONE]))
+        self.shares_done = saved[1] if saved else [0] * len(self.shares)
+        for (start, _), done in zip(self.shares, self.shares_done):
+            self.rows_written[start:start + done] = True
         if str(f.attrs.get(S.A_SHARD, "")) != str(self.shard or "") or (
                 S.SAMPLES in f and f[S.SAMPLES][S.S_INDEX][...].tolist() != self.sample_indices):
             f.close()
@@ -568,12 +587,11 @@ class RecordingWriter:
         self.stats = [LayerStats(self.T, m.shape, m.params["v_threshold"], self.spec) for m in self.layers]
         if self.slot < 0:
             return  # interrupted before the first checkpoint: everything starts again at zero
+        arrays = saved[0]
         for meta, st in zip(self.layers, self.stats):
-            group = f[S.checkpoint_layer(self.slot, meta.index)]
             for name in st.arrays:
-                st.arrays[name] = group[name][...]
-        group = f[S.checkpoint_input(self.slot)]
-        self.event_sum, self.active = group[S.I_EVENT_SUM][...], group[S.I_ACTIVE][...]
+                st.arrays[name] = arrays[f"{S.layer_group(meta.index)}/{name}"]
+        self.event_sum, self.active = arrays[f"{S.INPUT}/{S.I_EVENT_SUM}"], arrays[f"{S.INPUT}/{S.I_ACTIVE}"]
         self._keep_base()
 
     def ensure_input_shape(self, input_shape: tuple[int, ...]) -> None:
@@ -590,25 +608,31 @@ class RecordingWriter:
 
     # -- the end -----------------------------------------------------------------------
     def finish(self) -> Path:
-        """Write the final statistics, verify everything, mark complete and publish the file
-        under its name (atomically replacing an older one).
-
-        When the checkpoint slots would leave a large share of the file unused, the final file
-        is built fresh instead (everything but the slots copied, the statistics written once),
-        so a run writes its statistics once per checkpoint plus once at the end, never a third
-        time for compaction. Until the finished file replaces the partial one, the partial file
-        keeps its last checkpoint."""
+        """Write the final statistics into the partial file, verify everything, mark it
+        complete, publish it under its name (atomically replacing an older one) and remove
+        the slot files. Until the partial file reads as complete, its last checkpoint stays
+        valid."""
         if self.n_done != self.n_total:
             raise RecorderError(f"{self.partial.name}: {self.n_done} of {self.n_total} samples recorded; not finished")
         if not self.started:
             raise RecorderError(f"{self.partial.name}: nothing was recorded")
-        slots = _slot_total(self.file)
-        size = os.path.getsize(self.partial)
-        if slots > DEAD_SPACE_COMPACT * max(size - slots, 1):
-            self._finish_fresh(size - slots)
-        else:
-            self._finish_in_place()
-        return self._publish()
+        f = self.file
+        self.ensure_space(sum(a.nbytes for _, arrays in self._stat_arrays(True) for a in arrays.values()),
+                          "writing the final statistics")
+        with self._io("the final statistics"):
+            self._write_stats(f, final=True)
+            f.flush()
+        with self._io("the verification"):
+            self._complete()
+            for slot in (0, 1):
+                if S.checkpoint_group(slot) in f:
+                    del f[S.checkpoint_group(slot)]
+            self._sync()
+            f.close()
+        self.file = None
+        path = self._publish()
+        self._remove_slot_files()
+        return path
 
     def _complete(self) -> None:
         """Verify, then mark the open file complete: from here it reads as complete."""
@@ -620,68 +644,19 @@ class RecordingWriter:
         f.attrs[S.A_COMPLETE] = True
         self._sync()
 
-    def _finish_in_place(self) -> None:
-        f = self.file
-        with self._io("the final statistics"):
-            self._write_stats(None)
-            f.flush()
-        with self._io("the verification"):
-            self._complete()
-            for slot in (0, 1):
-                if S.checkpoint_group(slot) in f:
-                    del f[S.checkpoint_group(slot)]
-            self._sync()
-            f.close()
-        self.file = None
-
-    def _finish_fresh(self, kept_bytes: int) -> None:
-        partial_file, fresh = self.file, self._fresh_path()
-        self.ensure_space(kept_bytes + sum(a.nbytes for _, arrays in self._stat_arrays(None) for a in arrays.values()),
-                          "writing the finished recording")
-        try:
-            with self._io("the finished recording"):
-                self.file = open_h5(fresh, create=True)
-                self.file.attrs.update(dict(partial_file.attrs))
-                for key in partial_file:
-                    if key not in (S.checkpoint_group(0), S.checkpoint_group(1)):
-                        partial_file.copy(partial_file[key], self.file, name=key)
-                self._write_stats(None)
-                self.file.flush()
-            with self._io("the verification"):
-                self._complete()
-                self.file.close()
-            os.replace(fresh, self.partial)  # the partial file, with its checkpoint, stays until here
-        except BaseException:
-            if self.file is not None and self.file is not partial_file:
-                try:
-                    self.file.close()
-                except (OSError, RuntimeError):
-                    pass
-            self.file = partial_file
-            fresh.unlink(missing_ok=True)
-            raise
-        try:
-            partial_file.close()
-        except (OSError, RuntimeError):
-            pass
-        self.file = None
-
-    def _fresh_path(self) -> Path:
-        return self.partial.with_name(f".{self.partial.name}.final")
-
     def _verify(self) -> None:
         """Read back what the file holds and compare it with what was meant: statistics with
         memory, raw chunks with their CRC-32s, and the progress counters."""
         f = self.file
-        for group, arrays in self._stat_arrays(None):
+        for group, arrays in self._stat_arrays(True):
             for name, arr in arrays.items():
                 back = f[f"{group}/{name}"][...]
                 if back.dtype != arr.dtype or back.shape != arr.shape or back.tobytes() != arr.tobytes():
                     raise RecorderError(f"{group}/{name} reads back differently from what was written; the storage "
                                         "is failing, the file stays incomplete")
-        predictions = f[S.SAMPLES][S.S_PREDICTION][...]
-        if (predictions < 0).any():  # -1 is the fill of rows never written (labels may be -1: unlabelled)
-            raise RecorderError(f"{int((predictions < 0).sum())} samples were never written; the file stays incomplete")
+        if not self.rows_written.all():
+            raise RecorderError(f"{int((~self.rows_written).sum())} samples were never written; the file stays "
+                                "incomplete")
         for kinds_group in [f[S.layer_group(m.index)][S.RAW] for m in self.layers if S.RAW in f[S.layer_group(m.index)]] \
                 + ([f[S.RAW_INPUT]] if S.RAW_INPUT in f else []):
             crcs = kinds_group[S.R_CRC][...]
@@ -726,8 +701,9 @@ class RecordingWriter:
             self.file = None
 
     def discard(self) -> None:
-        """Remove the partial file of a run that recorded nothing."""
+        """Remove the partial file (and slot files) of a run that recorded nothing."""
         self.partial.unlink(missing_ok=True)
+        self._remove_slot_files()
 
 
 class _AlreadyComplete(Exception):
@@ -759,11 +735,16 @@ def _catch_file_size_signal() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def _slot_total(f: h5py.File) -> int:
-    """Bytes the checkpoint slots of open file `f` take on disk."""
-    sizes = []
-    for slot in (0, 1):
-        if S.checkpoint_group(slot) in f:
-            f[S.checkpoint_group(slot)].visititems(
-                lambda _, obj: sizes.append(obj.id.get_storage_size()) if isinstance(obj, h5py.Dataset) else None)
-    return sum(sizes)
+def _sync(f: h5py.File) -> None:
+    """Flush HDF5's buffers of `f` and have the operating system put the file on disk."""
+    f.flush()
+    try:
+        os.fsync(f.id.get_vfd_handle())
+    except (OSError, ValueError, TypeError):
+        pass  # a driver without a file descriptor: HDF5's flush is what there is
+
+
+def _visit_datasets(g: h5py.Group) -> list[str]:
+    names: list[str] = []
+    g.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return names

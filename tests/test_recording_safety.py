@@ -8,13 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from recorder.adapters import RecorderError
 from recorder.reader import open_recording
 from recorder.recorder import Recorder
-from recorder.schema import partial_path
+from recorder.schema import partial_path, slot_path
 from test_recorder import assert_same_recording, frames, record, tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,7 +167,10 @@ def test_a_torn_checkpoint_never_reads_as_valid(tmp_path):
     with h5py.File(partial, "r+") as f:
         del f["checkpoint_1"].attrs["shares_done"]
         f.attrs["stats_slot"] = 1
-    with pytest.raises(Exception, match="checkpoint slot 1 is missing or lacks its counters"):
+    with pytest.raises(Exception, match="checkpoint slot 1 lacks its counters"):
+        open_recording(partial)
+    slot_path(partial, 1).unlink()
+    with pytest.raises(Exception, match=r"checkpoint slot 1 is missing: its file r.h5.partial.slot1 must stay beside"):
         open_recording(partial)
 
 
@@ -229,3 +233,40 @@ def test_a_failure_while_building_the_finished_file_keeps_the_checkpoint(tmp_pat
     record(model, tmp_path / "r.h5", x, batch=3, checkpoint_seconds=0, resume=True)
     record(model, tmp_path / "ref.h5", x, batch=3)
     assert_same_recording(tmp_path / "r.h5", tmp_path / "ref.h5")
+
+
+def _written_bytes() -> int:
+    """Bytes this process has passed to write() so far (Linux /proc/self/io)."""
+    return int(next(line for line in Path("/proc/self/io").read_text().splitlines() if line.startswith("wchar:"))
+               .split()[1])
+
+
+def test_checkpoints_live_in_slot_files_and_nothing_is_copied_at_the_end(tmp_path, monkeypatch):
+    """Statistics are written once per checkpoint (into a slot file beside the partial one)
+    plus once at the end, nothing else twice: with one checkpoint a run writes under 2x its
+    file, and no slot file or checkpoint group outlives the run."""
+    from recorder import writer as W
+
+    saved = []
+    checkpoint = W.RecordingWriter.checkpoint
+
+    def counted(self):
+        checkpoint(self)
+        saved.append(slot_path(self.partial, self.slot).stat().st_size)
+
+    due = iter([False, True])
+    monkeypatch.setattr(W.RecordingWriter, "checkpoint", counted)
+    monkeypatch.setattr(W.RecordingWriter, "checkpoint_due", lambda self: next(due, False))
+    model, x = tiny_model(), frames(30, seed=9)
+    out = tmp_path / "r.h5"
+    before = _written_bytes()
+    record(model, out, x, batch=10)
+    written = _written_bytes() - before
+    size = out.stat().st_size
+    assert len(saved) == 1 and saved[0] > 0.5 * size  # the statistics are most of the file
+    assert written <= size + saved[0] + 64 * 1024, (written, size, saved)
+    assert written < 2 * size
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+    with h5py.File(out, "r") as f:
+        assert not any(k.startswith("checkpoint_") for k in f)
+    assert_same_recording(out, record(tiny_model(), tmp_path / "plain.h5", x, batch=10))
