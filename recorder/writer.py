@@ -25,8 +25,10 @@ than twice the interval.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import errno
+import functools
 import json
 import math
 import os
@@ -130,10 +132,19 @@ def stored(kind: str, array: np.ndarray, plan: RawPlan, T: int) -> np.ndarray:
 
 def encode_raw(raw: list, plan: RawPlan, T: int) -> list[tuple[int, dict[int, dict[str, bytes]], bytes]]:
     """Raw items (row, {layer index: {kind: array [T, C, H, W]}}, input frames [T, P, H, W])
-    as the compressed chunks they are stored as (done by whichever process recorded them)."""
-    return [(row, {li: {kind: encode_chunk(stored(kind, arr, plan, T)) for kind, arr in kinds.items()}
-                   for li, kinds in layers.items()}, encode_chunk(np.asarray(frames, np.float32)))
-            for row, layers, frames in raw]
+    as the compressed chunks they are stored as (done by whichever process recorded them),
+    compressed on every core (zlib releases the GIL)."""
+    arrays = [stored(kind, arr, plan, T) for _, layers, _ in raw for kinds in layers.values()
+              for kind, arr in kinds.items()] + [np.asarray(frames, np.float32) for *_, frames in raw]
+    chunks = iter(_encoder().map(encode_chunk, arrays) if len(arrays) > 1 else map(encode_chunk, arrays))
+    layer_chunks = [{li: {kind: next(chunks) for kind in kinds} for li, kinds in layers.items()} for _, layers, _ in raw]
+    return [(row, layers, next(chunks)) for (row, *_), layers in zip(raw, layer_chunks)]
+
+
+@functools.cache
+def _encoder() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(os.sched_getaffinity(0))),
+                                                 thread_name_prefix="raw-encoder")
 
 
 def _chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
