@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from spikingjelly.activation_based import neuron
 from spikingjelly.activation_based.neuron import BaseNode
@@ -96,12 +97,19 @@ def _sj_params(module: BaseNode) -> dict:
 
 
 def _sj_dynamics(module: BaseNode) -> dict | None:
-    """IF and LIF layers of SpikingJelly in multi-step mode: replayable by the kernel."""
-    if getattr(module, "step_mode", "s") != "m" or type(module) not in (neuron.LIFNode, neuron.IFNode):
+    """IF, LIF and PLIF layers of SpikingJelly in multi-step mode: replayable by the kernel
+    (PLIF with q = sigmoid(w) computed in float32, as SpikingJelly's CPU kernel does)."""
+    kinds = {neuron.LIFNode: "lif", neuron.IFNode: "if", neuron.ParametricLIFNode: "plif"}
+    if getattr(module, "step_mode", "s") != "m" or type(module) not in kinds:
         return None
-    return {"kind": "lif" if type(module) is neuron.LIFNode else "if", "tau": getattr(module, "tau", None),
-            "decay_input": bool(getattr(module, "decay_input", False)), "v_reset": module.v_reset,
-            "v_threshold": float(module.v_threshold)}
+    out = {"kind": kinds[type(module)], "tau": getattr(module, "tau", None),
+           "decay_input": bool(getattr(module, "decay_input", False)), "v_reset": module.v_reset,
+           "v_threshold": float(module.v_threshold)}
+    if out["kind"] == "plif":
+        with torch.no_grad():
+            out["q"] = np.float32(module.w.detach().float().sigmoid().item())
+        out["dtype"] = torch.float32  # SpikingJelly's PLIF computes in float32 whatever its input
+    return out
 
 
 def _sj_matches(module: nn.Module) -> bool:

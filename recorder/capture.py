@@ -69,6 +69,8 @@ class Capture:
             x = args[0].detach()
             multi = getattr(module, "step_mode", "s") == "m"
             dynamics = adapter.dynamics(module) if x.device.type == "cpu" and x.dtype in REPLAYABLE else None
+            if dynamics is not None and dynamics.get("dtype", x.dtype) != x.dtype:
+                dynamics = None  # the neuron computes in another dtype than its input's: store its voltages
             if multi and hasattr(module, "store_v_seq"):
                 module.store_v_seq = dynamics is None  # the kernel replays U itself: no voltages to store
             step_shape = x.shape[1:] if multi else x.shape

@@ -97,16 +97,22 @@ def run_layer_sums(u: np.ndarray, s: np.ndarray, edges: np.ndarray, nbins: int, 
 
 
 @numba.njit(inline="always")
-def _charge(kind, v, x, tau, decay_input, r):
-    """SpikingJelly's charge, operation for operation: IF v + x; LIF with input decay
-    v + (x - (v - r)) / tau, without v - (v - r) / tau + x."""
+def _charge(kind, v, x, leak, decay_input, r):
+    """SpikingJelly's charge, operation for operation: IF (kind 0) v + x; LIF (kind 1, leak =
+    tau) with input decay v + (x - (v - r)) / tau, without v - (v - r) / tau + x; PLIF (kind
+    2, leak = sigmoid(w) as float32) v + (x - (v - r)) * q, without v - (v - r) * q + x."""
     if kind == 0:
         return v + x
+    if kind == 2:
+        if decay_input:
+            return v + (x - (v - r)) * leak
+        return v - (v - r) * leak + x
     if decay_input:
-        return v + (x - (v - r)) / tau
-    return v - (v - r) / tau + x
+        return v + (x - (v - r)) / leak
+    return v - (v - r) / leak + x
 
 
+KINDS = {"if": 0, "lif": 1, "plif": 2}
 EXACT_FLOAT = 2.0**52  # integer sums below this are exact in float64, in any order
 
 
@@ -151,10 +157,10 @@ def _row_sums_int(h, s, scale_fp):
 
 
 @numba.njit(parallel=True, cache=True)
-def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, scale_fp, raw_index, u_out, h_out,
+def replay_sums(x, s, v0, kind, leak, decay_input, r, soft, threshold, edges, scale_fp, raw_index, u_out, h_out,
                 hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak):
-    """The statistics of an IF (kind 0) or LIF (kind 1) layer straight from its input and
-    spikes: U is replayed here with SpikingJelly's own operations in the input's dtype
+    """The statistics of an IF (kind 0), LIF (kind 1) or PLIF (kind 2) layer straight from
+    its input and spikes (leak: see _charge): U is replayed here with SpikingJelly's own operations in the input's dtype
     (bitwise its U; tests/test_recorder.py holds them equal), so the neuron never has to
     store its voltages. x, s: [T, N, C, K]; v0 [N, C, K] the state before the batch; r:
     V_reset, or a soft reset (subtract the threshold) when soft; raw_index[n]: the row of
@@ -178,7 +184,7 @@ def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, sca
             for t in range(T):
                 n_diff = 0
                 for k in range(K):
-                    h = _charge(kind, v[k], x[t, n, c, k], tau, decay_input, r)
+                    h = _charge(kind, v[k], x[t, n, c, k], leak, decay_input, r)
                     sp = s[t, n, c, k]
                     if soft:
                         v[k] = h - sp * threshold
@@ -190,7 +196,7 @@ def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, sca
                 if row >= 0:
                     for k in range(K):
                         u_out[row, t, c, k] = hb[k]
-                        h_out[row, t, c, k] = _charge(kind, v[k], zero, tau, decay_input, r)
+                        h_out[row, t, c, k] = _charge(kind, v[k], zero, leak, decay_input, r)
                 fa, fb, fq, top, n_ok = _row_sums(hb, s[t, n, c], scale_fp)
                 if K * ((top + 1.0) * (top + 1.0) * scale_fp + 1.0) < EXACT_FLOAT:
                     a, b, q = np.int64(fa), np.int64(fb), np.int64(fq)
@@ -213,7 +219,8 @@ def replay_sums(x, s, v0, kind, tau, decay_input, r, soft, threshold, edges, sca
 def run_replay_sums(x: np.ndarray, s: np.ndarray, v0: np.ndarray, dynamics: dict, edges: np.ndarray, nbins: int,
                     scale_fp: float, raw_positions: list[int]):
     """Allocate outputs and run replay_sums; x, s [T, N, C, H, W], v0 [N, C, H, W]. dynamics:
-    kind ('if' or 'lif'), tau, decay_input, v_reset (None: soft), v_threshold. Returns the
+    kind ('if', 'lif' or 'plif'), tau (LIF) or q = sigmoid(w) (PLIF, as SpikingJelly computes
+    it in float32), decay_input, v_reset (None: soft), v_threshold. Returns the
     sums of run_layer_sums plus U and H [R, T, C, H, W] of the samples at raw_positions."""
     T, N, C = x.shape[:3]
     shape = x.shape[3:]
@@ -230,7 +237,9 @@ def run_replay_sums(x: np.ndarray, s: np.ndarray, v0: np.ndarray, dynamics: dict
     count, nonfinite, usum, usumsq, qesum, mismatch = (np.zeros((T, C), np.int64) for _ in range(6))
     peak = np.zeros((T, C), np.float64)
     reset = dynamics["v_reset"]
-    replay_sums(x4, s4, v4, 0 if dynamics["kind"] == "if" else 1, dtype(dynamics.get("tau") or 1.0),
+    kind = KINDS[dynamics["kind"]]
+    leak = dynamics["q"] if kind == 2 else (dynamics.get("tau") or 1.0)
+    replay_sums(x4, s4, v4, kind, dtype(leak),
                 bool(dynamics.get("decay_input", False)), dtype(0.0 if reset is None else reset), reset is None,
                 dtype(dynamics["v_threshold"]), edges.astype(x4.dtype), float(scale_fp), raw_index, u_out, h_out,
                 hist, count, usum, usumsq, qesum, nonfinite, mismatch, peak)

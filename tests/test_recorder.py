@@ -369,6 +369,37 @@ def test_fast_lif_charge_is_bitwise_spikingjelly(decay_input, v_reset):
     assert torch.equal(lif_charge(x, v, 10 / 7, decay_input, v_reset), expected)
 
 
+@pytest.mark.parametrize("decay_input", [True, False])
+@pytest.mark.parametrize("v_reset", [0.0, None, -0.2])
+def test_kernel_replay_of_plif_is_bitwise_spikingjellys_u(decay_input, v_reset):
+    """PLIF (1/tau = sigmoid(w), learnt): the kernel's U is SpikingJelly's to the bit, its
+    spikes are the neuron's, and a recording through the replay equals one through the
+    neuron's own stored voltages."""
+    from recorder.adapters import SPIKINGJELLY
+    from recorder.kernels import run_replay_sums
+
+    torch.manual_seed(6)
+    cell = neuron.ParametricLIFNode(init_tau=1.7, decay_input=decay_input, v_reset=v_reset, v_threshold=0.3,
+                                    step_mode="m", store_v_seq=True)
+    with torch.no_grad():
+        cell.w.add_(0.137)  # a learnt value, not the initial one
+    x = torch.randn(12, 16, 3, 7, 7) * 0.4
+    with torch.no_grad():
+        s = cell(x)
+    r = 0.0 if v_reset is None else v_reset
+    q = cell.w.detach().sigmoid()
+    v_prev = torch.cat([torch.full_like(x[:1], r), cell.v_seq[:-1]])
+    u_ref = v_prev + (x - (v_prev - r)) * q if decay_input else v_prev - (v_prev - r) * q + x
+    assert torch.equal((u_ref >= 0.3).float(), s)
+    dynamics = SPIKINGJELLY.dynamics(cell)
+    assert dynamics["kind"] == "plif" and dynamics["q"] == q.item()
+    v0 = torch.full_like(x[0], r)
+    *_, mismatch, peak, u_raw, h_raw = run_replay_sums(x.numpy(), s.numpy(), v0.numpy(), dynamics,
+                                                        np.linspace(-1.2, 1.2, 41), 40, 2.0**24, list(range(16)))
+    assert mismatch == 0
+    assert np.array_equal(u_raw, u_ref.transpose(0, 1).numpy())
+
+
 @pytest.mark.parametrize("kind", ["lif", "if"])
 @pytest.mark.parametrize("decay_input", [True, False])
 @pytest.mark.parametrize("v_reset", [0.0, None, -0.2])
@@ -421,3 +452,22 @@ def test_kernel_replay_sums_equal_exact_integer_sums(size):
             assert usum[t, c] == sum(int(np.rint(v * 2.0**24)) for v in vals)
             assert usumsq[t, c] == sum(int(np.rint(v * v * 2.0**24)) for v in vals)
             assert qesum[t, c] == usumsq[t, c]
+
+
+@pytest.mark.parametrize("arch", ["lif_snn3", "plif_snn5"])
+def test_a_replayed_recording_equals_one_from_stored_voltages(tmp_path, monkeypatch, arch):
+    """The kernel's replay (LIF, PLIF) and the neuron's own stored voltages give the same
+    file, statistics and raw U/H included."""
+    from recorder import capture
+
+    def model():
+        torch.manual_seed(0)
+        extra = {"widths": (4, 8, 8)} if arch == "lif_snn3" else {"widths": (4, 4, 4, 8, 8)}
+        return build_model(arch, T=T, num_classes=3, input_size=32, hidden=8, attention="asa1", **extra).eval()
+
+    g = torch.Generator().manual_seed(11)
+    x = (torch.rand(T, 6, 2, 32, 32, generator=g) * 3).floor()
+    replayed = record(model(), tmp_path / "replayed.h5", x, batch=3, raw=(1, 4), raw_kw={"keep_h": True})
+    monkeypatch.setattr(capture, "REPLAYABLE", ())
+    stored = record(model(), tmp_path / "stored.h5", x, batch=3, raw=(1, 4), raw_kw={"keep_h": True})
+    assert_same_recording(replayed, stored)
