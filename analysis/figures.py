@@ -28,32 +28,74 @@ def _grid(n: int, columns: int | None = None) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _mosaic(features: np.ndarray, channels: list[int], cols: int, gap: int) -> np.ndarray:
+    """The maps features[c] [H, W] of `channels` laid out row by row, `gap` NaN pixels apart."""
+    H, W = features.shape[1:]
+    rows = -(-len(channels) // cols)
+    mosaic = np.full((rows * (H + gap) - gap, cols * (W + gap) - gap), np.nan)
+    for i, c in enumerate(channels):
+        r0, c0 = (i // cols) * (H + gap), (i % cols) * (W + gap)
+        mosaic[r0:r0 + H, c0:c0 + W] = features[c]
+    return mosaic
+
+
+def boundary_segments(mask: np.ndarray) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """The outline of a boolean map [H, W] as unit segments ((x0, y0), (x1, y1)) in pixel
+    coordinates (pixel (r, c) spans x c - 0.5 .. c + 0.5, y r - 0.5 .. r + 0.5): every side
+    of a True pixel whose neighbour is False or off the map."""
+    m = np.pad(np.asarray(mask, bool), 1)
+    inner = m[1:-1, 1:-1]
+    out = []
+    for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        open_side = inner & ~m[1 + dr:m.shape[0] - 1 + dr, 1 + dc:m.shape[1] - 1 + dc]
+        for r, c in zip(*np.nonzero(open_side)):
+            if dr:
+                y = r + dr / 2
+                out.append(((c - 0.5, y), (c + 0.5, y)))
+            else:
+                x = c + dc / 2
+                out.append(((x, r - 0.5), (x, r + 0.5)))
+    return out
+
+
 def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None = None,
                                channels: list[int] | None = None, title: str = "Spike features",
-                               columns: int | None = None, selected: int | None = None) -> go.Figure:
+                               columns: int | None = None, selected: int | None = None,
+                               foreground: np.ndarray | None = None, over_time: np.ndarray | None = None) -> go.Figure:
     """Fig. 2a / 5a: the spike features [C, H, W] (N-SFR, 0..1) of many channels at one
     timestep, as one mosaic of square maps (row 0 of each map at the top) separated by gaps,
     each labelled with its channel and pattern. One marker per tile (trace "tiles",
-    customdata = channel) makes a tile clickable; `selected` is framed."""
+    customdata = channel) makes a tile clickable; `selected` is framed. foreground [H, W]
+    (bool): its outline is drawn on every tile (trace "foreground"). over_time [T, C, H, W]:
+    one animation frame per timestep with play / pause buttons and a timestep slider."""
     channels = list(range(features.shape[0])) if channels is None else list(channels)
     rows, cols = _grid(len(channels), columns)
     H, W = features.shape[1:]
     gap = max(1, round(max(H, W) / 6))
-    mosaic = np.full((rows * (H + gap) - gap, cols * (W + gap) - gap), np.nan)
-    owner = np.full(mosaic.shape, -1)
-    centres = []
-    for i, c in enumerate(channels):
-        r0, c0 = (i // cols) * (H + gap), (i % cols) * (W + gap)
-        mosaic[r0:r0 + H, c0:c0 + W] = features[c]
-        owner[r0:r0 + H, c0:c0 + W] = c
-        centres.append((c0 + (W - 1) / 2, r0 + (H - 1) / 2))
-    fig = go.Figure(go.Heatmap(z=mosaic, zmin=0, zmax=1, colorscale=RATE_SCALE, customdata=owner, hoverongaps=False,
-                               colorbar=dict(title="firing rate", len=0.8),
-                               hovertemplate="c%{customdata} rate=%{z:.3f}<extra></extra>"))
+    mosaic = _mosaic(features, channels, cols, gap)
+    owner = _mosaic(np.arange(features.shape[0], dtype=float)[:, None, None] * np.ones((1, H, W)), channels, cols, gap)
+    owner = np.where(np.isnan(owner), -1, owner).astype(int)
+    centres = [((i % cols) * (W + gap) + (W - 1) / 2, (i // cols) * (H + gap) + (H - 1) / 2)
+               for i in range(len(channels))]
+
+    def heat(z):
+        return go.Heatmap(z=z, zmin=0, zmax=1, colorscale=RATE_SCALE, customdata=owner, hoverongaps=False,
+                          colorbar=dict(title="firing rate", len=0.8),
+                          hovertemplate="c%{customdata} rate=%{z:.3f}<extra></extra>")
+    fig = go.Figure(heat(mosaic))
     xs, ys = zip(*centres) if centres else ((), ())
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="tiles", customdata=channels, showlegend=False,
                              marker=dict(size=max(8, min(40, 300 // max(cols, 1))), opacity=0.01, color="black"),
                              hovertemplate="c%{customdata}: click to open<extra></extra>"))
+    if foreground is not None:
+        px, py = [], []
+        for i in range(len(channels)):
+            x0, y0 = centres[i][0] - (W - 1) / 2, centres[i][1] - (H - 1) / 2
+            for (ax, ay), (bx, by) in boundary_segments(foreground):
+                px += [x0 + ax, x0 + bx, None]
+                py += [y0 + ay, y0 + by, None]
+        fig.add_trace(go.Scatter(x=px, y=py, mode="lines", name="foreground", showlegend=False, hoverinfo="skip",
+                                 line=dict(color="black", width=1.5)))
     for i, c in enumerate(channels):
         label = f"c{c}" + (f" {patterns[c]}" if patterns is not None else "")
         color = PATTERN_COLORS.get(str(patterns[c]), "black") if patterns is not None else "black"
@@ -68,7 +110,24 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     tile = max(40, min(110, 900 // max(cols, 1)))
     fig.update_layout(title=title, font=FONT, height=max(260, tile * rows + 110), width=max(400, tile * cols + 160),
                       margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white", clickmode="event+select")
+    if over_time is not None:
+        _animate(fig, [heat(_mosaic(over_time[t], channels, cols, gap)) for t in range(len(over_time))])
     return fig
+
+
+def _animate(fig: go.Figure, first_traces: list) -> None:
+    """Frames that replace trace 0 by first_traces[t], with play / pause and a slider."""
+    T = len(first_traces)
+    fig.frames = [go.Frame(data=[tr], traces=[0], name=str(t)) for t, tr in enumerate(first_traces)]
+    steps = [dict(method="animate", label=str(t), args=[[str(t)], dict(mode="immediate", frame=dict(duration=0))])
+             for t in range(T)]
+    fig.update_layout(sliders=[dict(steps=steps, currentvalue=dict(prefix="t="), pad=dict(t=30))],
+                      updatemenus=[dict(type="buttons", direction="left", showactive=False, x=1.0, y=1.12,
+                                        xanchor="right", yanchor="bottom", buttons=[
+                          dict(label="play", method="animate",
+                               args=[None, dict(frame=dict(duration=400, redraw=True), fromcurrent=True)]),
+                          dict(label="pause", method="animate",
+                               args=[[None], dict(mode="immediate", frame=dict(duration=0))])])])
 
 
 def make_channel_timesteps_figure(channel_nsfr: np.ndarray, channel: int, title: str | None = None) -> go.Figure:
@@ -210,18 +269,10 @@ def make_input_frames_figure(frames: np.ndarray, title: str = "Input events") ->
     def heat(t):
         return go.Heatmap(z=maps[t], zmin=0, zmax=top, colorscale="Greys", colorbar=dict(title="events"),
                           hovertemplate="x=%{x} y=%{y} events=%{z}<extra></extra>")
-    fig = go.Figure(heat(0), frames=[go.Frame(data=[heat(t)], name=str(t)) for t in range(len(maps))])
-    step = [dict(method="animate", label=str(t), args=[[str(t)], dict(mode="immediate", frame=dict(duration=0))])
-            for t in range(len(maps))]
+    fig = go.Figure(heat(0))
     fig.update_layout(title=title, font=FONT, height=460, width=460,
-                      xaxis=dict(constrain="domain"), yaxis=dict(autorange="reversed", scaleanchor="x", constrain="domain"),
-                      sliders=[dict(steps=step, currentvalue=dict(prefix="t="), pad=dict(t=30))],
-                      updatemenus=[dict(type="buttons", direction="left", showactive=False, x=1.0, y=1.12, xanchor="right",
-                                        yanchor="bottom", buttons=[
-                          dict(label="play", method="animate",
-                               args=[None, dict(frame=dict(duration=400, redraw=True), fromcurrent=True)]),
-                          dict(label="pause", method="animate",
-                               args=[[None], dict(mode="immediate", frame=dict(duration=0))])])])
+                      xaxis=dict(constrain="domain"), yaxis=dict(autorange="reversed", scaleanchor="x", constrain="domain"))
+    _animate(fig, [heat(t) for t in range(len(maps))])
     return fig
 
 

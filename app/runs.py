@@ -138,3 +138,16 @@ def _ghosts(path: str, mtime: float, layer: int, t: int, rule):
 def cached_ghosts(run: Run, layer: int, t: int, rule):
     """analysis.tables.ghosts, cached by path, mtime, layer, timestep and rule."""
     return _ghosts(str(run.path), _mtime(run.path), layer, t, rule)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _foreground(path: str, mtime: float, layer: int, settings: AnalysisSettings):
+    from analysis.tables import layer_foreground
+
+    run = _load(path, mtime)
+    return layer_foreground(run, run.layer(layer), settings)
+
+
+def cached_foreground(run: Run, layer: int, settings: AnalysisSettings):
+    """analysis.tables.layer_foreground [H, W] (bool), cached by path, mtime, layer and rules."""
+    return _foreground(str(run.path), _mtime(run.path), layer, settings)

@@ -1,6 +1,7 @@
 """Every dashboard page runs under Streamlit's AppTest on the shipped sample runs and on a
 tiny fixture recording, with its main widgets changed; bad input shows a readable message."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,14 @@ def test_spike_features_widgets():
     at.selectbox(key="channel").set_value(2).run()
     no_errors(at)
     assert "patterns over all timesteps:" in at.caption[0].value
+    at.checkbox(key="sf_foreground").check().run()
+    at.checkbox(key="sf_play").check().run()
+    no_errors(at)
+    assert "black outline: the input's foreground" in at.caption[0].value
+    mosaic = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "foreground" in [tr.get("name") for tr in mosaic["data"]]
+    T = len(mosaic["layout"]["sliders"][0]["steps"])
+    assert T > 1 and len(mosaic["frames"]) == T
 
 
 def test_membrane_and_ghost_widgets():

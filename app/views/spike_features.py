@@ -35,8 +35,15 @@ if run is not None:
             S.select("channel", clicked)
         channel = S.choose("channel", list(range(C)), shown[0])
         if spatial:
+            o1, o2 = st.columns(2)
+            outline = o1.checkbox("outline the foreground", key="sf_foreground", help=H.HELP["foreground"])
+            play = o2.checkbox("play through timesteps", key="sf_play",
+                               help="all timesteps in the figure, with play / pause and a slider (tiles are not "
+                                    "clickable meanwhile)")
             fig = make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(), shown,
-                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=channel)
+                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=channel,
+                                             foreground=R.cached_foreground(run, layer_index, settings) if outline else None,
+                                             over_time=layer.nsfr if play else None)
         else:
             st.info(H.HELP["fc"])
             fig = make_channel_strip_figure(layer.nsfr[t].reshape(C), shown, f"{run.name}: {layer.info.name} at t={t}",
@@ -45,6 +52,7 @@ if run is not None:
         counts = table["pattern"].value_counts().to_dict()
         st.caption((f"patterns over all timesteps: {counts.get('noise', 0)} noise, {counts.get('normal', 0)} normal, "
                     f"{counts.get('null', 0)} null · " if spatial else "")
+                   + ("black outline: the input's foreground (the pattern rule's) · " if spatial and outline else "")
                    + "colour: firing rate 0 (blue) to 1 (red) · click a tile to open its channel",
                    help=H.HELP["noise"])
         st.subheader("Channel")

@@ -1,0 +1,60 @@
+"""Figure builders checked against values worked out by hand: the mosaic's pixels, the
+foreground outline, the animation frames."""
+
+import numpy as np
+
+from analysis.figures import boundary_segments, make_input_frames_figure, make_spike_features_figure
+
+
+def _trace(fig, name):
+    return next(tr for tr in fig.data if tr.name == name)
+
+
+def test_outline_of_a_square_and_of_an_l():
+    square = np.zeros((4, 4), bool)
+    square[1:3, 1:3] = True
+    segments = {tuple(sorted(seg)) for seg in boundary_segments(square)}
+    expected = {((0.5, 0.5), (1.5, 0.5)), ((1.5, 0.5), (2.5, 0.5)),      # top
+                ((0.5, 2.5), (1.5, 2.5)), ((1.5, 2.5), (2.5, 2.5)),      # bottom
+                ((0.5, 0.5), (0.5, 1.5)), ((0.5, 1.5), (0.5, 2.5)),      # left
+                ((2.5, 0.5), (2.5, 1.5)), ((2.5, 1.5), (2.5, 2.5))}      # right
+    assert segments == expected
+    ell = np.array([[1, 0], [1, 1]], bool)  # three pixels: perimeter 8 unit sides
+    assert len(boundary_segments(ell)) == 8
+    assert boundary_segments(np.ones((3, 3), bool)).__len__() == 12  # the map's border closes it
+    assert boundary_segments(np.zeros((3, 3), bool)) == []
+
+
+def test_mosaic_tiles_hold_their_channels_and_the_outline_sits_on_every_tile():
+    rng = np.random.default_rng(0)
+    features = rng.random((5, 4, 4))
+    fg = np.zeros((4, 4), bool)
+    fg[1:3, 1:3] = True
+    fig = make_spike_features_figure(features, channels=[3, 0, 4], columns=2, foreground=fg)
+    z = np.array(fig.data[0].z, dtype=float)
+    gap = 1  # round(4 / 6) -> 1
+    assert np.array_equal(z[0:4, 0:4], features[3]) and np.array_equal(z[0:4, 5:9], features[0])
+    assert np.array_equal(z[5:9, 0:4], features[4])
+    assert np.isnan(z[4]).all() and np.isnan(z[:, 4]).all() and np.isnan(z[5:9, 5:9]).all()
+    assert list(_trace(fig, "tiles").customdata) == [3, 0, 4]
+    line = _trace(fig, "foreground")
+    xs = [x for x in line.x if x is not None]
+    ys = [y for y in line.y if y is not None]
+    assert len(xs) == 3 * 8 * 2  # 3 tiles x 8 unit segments x 2 ends
+    # the second tile starts at column 4 + gap: its outline spans x 5.5 .. 7.5
+    assert min(xs) == 0.5 and max(xs) == 4 + gap + 2.5 and max(ys) == 4 + gap + 2.5
+
+
+def test_play_through_timesteps_has_one_frame_per_timestep():
+    rng = np.random.default_rng(1)
+    over_time = rng.random((3, 2, 3, 3))
+    fig = make_spike_features_figure(over_time[0], channels=[1], over_time=over_time)
+    assert [f.name for f in fig.frames] == ["0", "1", "2"]
+    for t, frame in enumerate(fig.frames):
+        assert np.array_equal(np.array(frame.data[0].z, dtype=float), over_time[t, 1])
+        assert list(frame.traces) == [0]
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["play", "pause"]
+    frames = np.zeros((4, 2, 5, 5))
+    frames[2, 0, 1, 1] = 3
+    fig = make_input_frames_figure(frames)
+    assert len(fig.frames) == 4 and np.array(fig.frames[2].data[0].z)[1, 1] == 3
