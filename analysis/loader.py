@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +21,54 @@ class AnalysisError(ValueError):
     """A request the data cannot answer; the one-line message names the problem and the fix."""
 
 
-@dataclass
 class LayerData:
     """One layer's online statistics (sums over samples). stats: spike_count [T,C,H,W],
-    hist [T,C,B+2], u_count, u_sum, u_sumsq, qe_sum, nonfinite [T,C]; nsfr [T,C,H,W]."""
+    hist [T,C,B+2], u_count, u_sum, u_sumsq, qe_sum, nonfinite [T,C]; nsfr [T,C,H,W].
 
-    info: LayerInfo
-    stats: dict[str, np.ndarray]
-    nsfr: np.ndarray
+    Read from the file when first used, so a page that shows one layer of a paper-scale
+    recording (SEW-ResNet-18: 20 layers) reads that layer only. The file must still be the
+    one that was loaded (same size and modification time), else AnalysisError."""
+
+    def __init__(self, info: LayerInfo, path: Path, n_done: int, stamp: tuple[int, int]):
+        self.info, self._path, self._n_done, self._stamp = info, path, n_done, stamp
+        self._stats: dict[str, np.ndarray] | None = None
+        self._nsfr: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @property
+    def stats(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            if self._stats is None:
+                if _stamp(self._path) != self._stamp:
+                    raise AnalysisError(f"{self._path.name} changed on disk since it was loaded; load it again")
+                try:
+                    with open_recording(self._path) as rec:
+                        self._stats = rec.stats(self.info.index)
+                except RecordingFormatError as exc:
+                    raise AnalysisError(str(exc)) from None
+            return self._stats
+
+    @property
+    def nsfr(self) -> np.ndarray:
+        stats = self.stats
+        with self._lock:
+            if self._nsfr is None:
+                self._nsfr = n_sfr(stats["spike_count"], self._n_done)
+            return self._nsfr
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the statistics have been read from the file yet."""
+        return self._stats is not None
 
 
 @dataclass
@@ -93,6 +134,11 @@ class Run:
                 raise AnalysisError(str(exc).strip("'\"")) from None
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
 def load_run(path: str | Path, strict: bool = False, name: str | None = None) -> Run:
     """Load a recording's statistics. An incomplete recording loads with a warning (also
     issued as IncompleteRecordingWarning), or raises AnalysisError when strict."""
@@ -115,10 +161,8 @@ def _load(rec, path: Path, strict: bool, name: str | None) -> Run:
         notes.append(note)
     if rec.n_done == 0:
         raise AnalysisError(f"{path.name} holds no recorded samples yet")
-    layers = []
-    for info in rec.layers:
-        stats = rec.stats(info.index)
-        layers.append(LayerData(info, stats, n_sfr(stats["spike_count"], rec.n_done)))
+    stamp = _stamp(path)
+    layers = [LayerData(info, path, rec.n_done, stamp) for info in rec.layers]
     return Run(path=path, name=name or path.stem, complete=rec.complete, n_samples=rec.n_done, T=rec.T,
                accuracy=rec.accuracy, labels=rec.labels(), sample_indices=rec.sample_indices(), layers=layers,
                input_event_sum=rec.input_event_sum(), model=rec.model, data=rec.data, settings=rec.settings,

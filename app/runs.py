@@ -3,6 +3,7 @@ and cached loading keyed by path and modification time."""
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -19,11 +20,18 @@ def _mtime(path: Path) -> float:
     return path.stat().st_mtime
 
 
-@st.cache_data(show_spinner="loading recording ...", max_entries=16)
-def _load(path: str, mtime: float) -> Run:
+@st.cache_resource(show_spinner="loading recording ...", max_entries=16)
+def _shared(path: str, mtime: float) -> Run:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return load_run(path)
+
+
+def _load(path: str, mtime: float) -> Run:
+    """The loaded run, one object per file version shared by every session (not copied on
+    each rerun, so the layers a page has read stay read), as a shallow copy whose name a
+    caller may change."""
+    return copy.copy(_shared(path, mtime))
 
 
 def load(path: Path) -> Run:

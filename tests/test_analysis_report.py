@@ -3,6 +3,7 @@ tensors; the report runs on models trained on real N-MNIST and exports valid fil
 input gives one clear error."""
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -142,3 +143,31 @@ def test_bad_requests_are_one_line_errors(nmnist_runs, tmp_path, capsys):
             g.attrs[key] = value
         g.attrs["data"] = g.attrs["data"].replace('"T": 4', '"T": 8')
     fails(["report", van, "--compare", str(other_t)], "different T (4 vs 8)")
+
+
+def test_a_run_reads_each_layer_when_first_used_and_refuses_a_changed_file(tmp_path):
+    """Lazy loading: load_run reads metadata only; a layer's statistics come from the file
+    on first use and equal the reader's; a file replaced since it was loaded is refused."""
+    import os
+    import shutil
+
+    from analysis.firing import n_sfr
+    from analysis.loader import AnalysisError, load_run
+    from recorder.reader import open_recording
+
+    path = tmp_path / "vanilla.h5"
+    shutil.copy(Path(__file__).resolve().parents[1] / "sample_runs" / "vanilla.h5", path)
+    run = load_run(path)
+    assert [layer.loaded for layer in run.layers] == [False] * len(run.layers)
+    one = run.layer(1)
+    with open_recording(path) as rec:
+        expected = rec.stats(1)
+        n_done = rec.n_done
+    assert np.array_equal(one.stats["hist"], expected["hist"])
+    assert np.array_equal(one.nsfr, n_sfr(expected["spike_count"], n_done))
+    assert [layer.loaded for layer in run.layers] == [i == 1 for i in range(len(run.layers))]
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    with pytest.raises(AnalysisError, match="vanilla.h5 changed on disk since it was loaded; load it again"):
+        run.layer(0).stats
+    assert np.array_equal(one.stats["hist"], expected["hist"])  # what was read stays usable
