@@ -159,3 +159,18 @@ def _foreground(path: str, mtime: float, layer: int, settings: AnalysisSettings)
 def cached_foreground(run: Run, layer: int, settings: AnalysisSettings):
     """analysis.tables.layer_foreground [H, W] (bool), cached by path, mtime, layer and rules."""
     return _foreground(str(run.path), _mtime(run.path), layer, settings)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _fig6_panels(path: str, mtime: float, layer: int, t: int, settings: AnalysisSettings, name: str):
+    from analysis.report import fig6_panels, pick_channels
+
+    run = _load(path, mtime)
+    run.name = name
+    return fig6_panels(run, layer, pick_channels(run, layer, settings), t, settings)
+
+
+def cached_fig6_panels(run: Run, layer: int, t: int, settings: AnalysisSettings) -> list[dict]:
+    """analysis.report.fig6_panels of the channels pick_channels chooses, cached by path,
+    mtime, layer, timestep, rules and run name."""
+    return _fig6_panels(str(run.path), _mtime(run.path), layer, t, settings, run.name)

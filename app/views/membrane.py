@@ -4,7 +4,6 @@ scatter (click a point to open its channel); the Fig. 6 panel for two comparable
 import streamlit as st
 
 from analysis.figures import make_fig6_figure, make_mpd_figure, make_ptd_variance_figure
-from analysis.report import fig6_panels, pick_channels
 from app import help as H
 from app import runs as R
 from app import state as S
@@ -41,9 +40,9 @@ if a is not None:
         st.subheader("Fig. 6: MPD and spike features of two runs")
         t = ui.pick_timestep(a, "timestep of the spike features")
         other = ui.comparable(a, b, "Fig. 6 compares runs on the same samples")
-        panels = fig6_panels(a, layer_index, pick_channels(a, layer_index, settings), t, settings)
+        panels = R.cached_fig6_panels(a, layer_index, t, settings)
         if other is not None:
-            panels += fig6_panels(other, layer_index, pick_channels(other, layer_index, settings), t, settings)
+            panels = panels + R.cached_fig6_panels(other, layer_index, t, settings)
         elif b is None:
             st.info("choose a second run in the sidebar to put it beside this one")
         if panels:
