@@ -4,6 +4,7 @@ paper's Fig. 2, 5 and 6 for one run (or a vanilla and an ASA run), with an index
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -12,13 +13,24 @@ import numpy as np
 from tqdm import tqdm
 
 from analysis import figures as F
-from analysis.export import ExportError, write_figures, write_tables
+from analysis.export import ExportError, journal_size, write_figures, write_tables
 from analysis.features import NOISE, NORMAL, PatternRule, channel_densities
 from analysis.ghosts import GhostRule
 from analysis.loader import AnalysisError, Run, load_run
+from analysis.provenance import describe
 from analysis.tables import (AnalysisSettings, channel_ptd, channel_table, channel_variance, energy_table,
-                             firing_rate_matrix, ghosts, layer_foreground, layer_patterns, layer_table, table1,
-                             table3, table4)
+                             firing_rate_matrix, ghosts, layer_foreground, layer_patterns, layer_table, pattern_table,
+                             table1, table3, table4)
+
+CAPTIONS = {
+    "table1": "Accuracy, NASFR and energy per sample of each run; changes against the first run (cf. Table 1 of "
+              "Yao et al., ICCV 2023)",
+    "table3": "Attention modules: extra parameters, change in MACs against the first run, accuracy, NASFR and energy "
+              "per sample (cf. Table 3 of Yao et al.)",
+    "table4": "Quantization error per spiking layer and of the model, and its relative change (cf. Table 4 of Yao et al.)",
+    "pattern_counts": "Noise, normal and null channels (patterns over all timesteps), median PTD and mean variance per "
+                      "layer of two runs",
+}
 
 
 def pick_channels(run: Run, layer_key, settings: AnalysisSettings) -> dict[str, int]:
@@ -61,22 +73,24 @@ def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings
     tables.update({f"channels_{r.name}_{r.layer(layer_key).info.name}": channel_table(r, layer_key, settings) for r in runs})
     tables.update({f"energy_{r.name}": energy_table(r, settings) for r in runs})
     tables["table1"] = table1(runs, settings)
+    tables["table3"] = table3(runs, settings)
     if other:
-        tables["table3"] = table3(run, other, settings)
         tables["table4"] = table4(run, other)
+        tables["pattern_counts"] = pattern_table(run, other, settings)
     figs = {}
+    where = f"L{run.layer(layer_key).info.index}"
     for r, tag in zip(runs, ("fig2", "fig5")):
         layer = r.layer(layer_key)
         patterns = layer_patterns(r, layer, settings)
-        figs[f"{tag}a_{r.name}"] = F.make_spike_features_figure(
+        figs[f"{tag}a_{r.name}_{where}_t{t}"] = F.make_spike_features_figure(
             layer.nsfr[t], patterns, title=f"{r.name}: spike features of {layer.info.name} at t={t}")
         busiest = int(np.argmax(layer.nsfr.mean(axis=(0, 2, 3))))
-        figs[f"{tag}b_{r.name}"] = F.make_channel_timesteps_figure(
+        figs[f"{tag}b_{r.name}_{where}_c{busiest}"] = F.make_channel_timesteps_figure(
             layer.nsfr[:, busiest], busiest, f"{r.name}: channel {busiest} of {layer.info.name} across timesteps")
-        figs[f"ptd_variance_{r.name}"] = F.make_ptd_variance_figure(
+        figs[f"ptd_variance_{r.name}_{where}"] = F.make_ptd_variance_figure(
             channel_ptd(layer), channel_variance(layer), patterns, f"{r.name}: PTD vs variance, {layer.info.name}")
         g = ghosts(r, layer_key, t, settings.ghost)
-        figs[f"ghosts_{r.name}"] = F.make_ghost_heatmap_figure(
+        figs[f"ghosts_{r.name}_{where}_t{t}"] = F.make_ghost_heatmap_figure(
             g["similarity"], g["groups"], settings.ghost.method, settings.ghost.threshold,
             f"{r.name}: {layer.info.name} at t={t}, ghost ratio {g['ratio']:.2f}")
     figs["firing_rates"] = F.make_firing_rate_figure(
@@ -87,12 +101,51 @@ def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings
         picked = {f"c{c}": c for c in chosen} if chosen else pick_channels(r, layer_key, settings)
         panels += fig6_panels(r, layer_key, picked, t, settings)
     if panels:
-        figs["fig6"] = F.make_fig6_figure(panels, f"MPD and spike features, {run.layer(layer_key).info.name}"
+        figs[f"fig6_{'_vs_'.join(r.name for r in runs)}_{where}_t{t}"] = F.make_fig6_figure(panels, f"MPD and spike features, {run.layer(layer_key).info.name}"
                                                   + (f": {run.name} vs {other.name}" if other else ""))
     return tables, figs
 
 
-def write_index(out: Path, runs: list[Run], tables: dict, figs: dict, settings: AnalysisSettings, notes: list[str]) -> Path:
+def captions(tables: dict) -> dict[str, str]:
+    """A caption for every table of a report."""
+    out = {}
+    for name in tables:
+        kind, _, rest = name.partition("_")
+        out[name] = CAPTIONS.get(name) or {
+            "layers": f"Per spiking layer of run {rest}: firing, patterns, PTD, variance, QE and ghosts",
+            "channels": f"Per channel of {rest}: firing rate, pattern, PTD and variance",
+            "energy": f"Operations and energy per synaptic layer and attention module of run {rest}"}.get(kind, name)
+    return out
+
+
+def write_report(out: Path, run: Run, other: Run | None, layer_key, t: int | None, settings: AnalysisSettings,
+                 channels=(None, None), formats=("png", "svg", "pdf"), dpi: int = 300, zip_it: bool = False,
+                 progress=None, size: str | float | None = None, height_in: float | None = None) -> Path:
+    """Every table and figure of build_report into `out` (tables/, figures/, index.md), each
+    file with its provenance; figures at a journal `size` (see analysis.export.journal_size)
+    when given; with zip_it also `out`.zip holding all of it. Returns the index (or the zip)."""
+    tables, figs = build_report(run, other, layer_key, t, settings, channels)
+    if size is not None:
+        figs = {name: journal_size(fig, size, height_in) for name, fig in figs.items()}
+    runs = [run] + ([other] if other else [])
+    lines = describe(runs, settings)
+    if progress:
+        progress()
+    write_tables(tables, out / "tables", provenance=lines, captions=captions(tables))
+    if progress:
+        progress()
+    write_figures(figs, out / "figures", formats, lines, dpi)
+    if progress:
+        progress()
+    index = write_index(out, runs, tables, figs, settings, run.warnings + (other.warnings if other else []), formats,
+                        lines)
+    if not zip_it:
+        return index
+    return Path(shutil.make_archive(str(out), "zip", root_dir=out.parent, base_dir=out.name))
+
+
+def write_index(out: Path, runs: list[Run], tables: dict, figs: dict, settings: AnalysisSettings, notes: list[str],
+                formats=("png", "svg", "pdf"), provenance: list[str] = ()) -> Path:
     lines = ["# SNN redundancy report", ""]
     lines += [f"> **Warning:** {n}" for n in notes] + ([""] if notes else [])
     for r in runs:
@@ -107,11 +160,22 @@ def write_index(out: Path, runs: list[Run], tables: dict, figs: dict, settings: 
         lines.append(f"- {name}: [CSV](tables/{name}.csv) · [LaTeX](tables/{name}.tex)")
     lines += ["", "## Figures", ""]
     for name in figs:
-        lines.append(f"- {name}: [PNG](figures/{name}.png) · [SVG](figures/{name}.svg) · [PDF](figures/{name}.pdf)")
-        lines.append(f"  ![{name}](figures/{name}.png)")
+        lines.append(f"- {name}: " + " · ".join(f"[{fmt.upper()}](figures/{name}.{fmt})" for fmt in formats))
+        if "png" in formats:
+            lines.append(f"  ![{name}](figures/{name}.png)")
+    lines += ["", "## Provenance", ""] + [f"- {p}" for p in provenance]
     path = out / "index.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _size(text: str | None) -> str | float | None:
+    if text is None or text in ("column", "page"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--size {text!r}: choose column, page or a width in inches") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--ghost-threshold", type=float, default=0.8)
     r.add_argument("--strict", action="store_true", help="refuse incomplete recordings")
     r.add_argument("--formats", nargs="+", default=["png", "svg", "pdf"], choices=["png", "svg", "pdf"])
+    r.add_argument("--dpi", type=int, default=300, help="PNG resolution, stored in the file (default 300)")
+    r.add_argument("--zip", action="store_true", help="also pack the report into OUT.zip")
+    r.add_argument("--size", help="figure width for print: column (3.3 in), page (6.9 in) or inches (default: screen)")
+    r.add_argument("--height", type=float, help="figure height in inches with --size (default: the figure's aspect)")
     r.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     settings = AnalysisSettings(PatternRule(), GhostRule(args.ghost_method, args.ghost_threshold))
@@ -144,16 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         for note in notes:
             print(f"warning: {note}", file=sys.stderr)
         with tqdm(total=3, desc="report", disable=args.no_progress) as bar:
-            tables, figs = build_report(run, other, layer, args.timestep, settings,
-                                        (args.channels, args.compare_channels))
-            bar.update(1)
-            write_tables(tables, args.out / "tables")
-            bar.update(1)
-            write_figures(figs, args.out / "figures", args.formats)
-            bar.update(1)
-        index = write_index(args.out, [run] + ([other] if other else []), tables, figs, settings, notes)
+            written = write_report(args.out, run, other, layer, args.timestep, settings,
+                                   (args.channels, args.compare_channels), tuple(args.formats), args.dpi, args.zip,
+                                   progress=lambda: bar.update(1), size=_size(args.size), height_in=args.height)
     except (AnalysisError, ExportError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"report: {len(tables)} tables, {len(figs)} figures -> {index}")
+    n_tables = len(list((args.out / "tables").glob("*.csv")))
+    n_figs = len(list((args.out / "figures").glob(f"*.{args.formats[0]}")))
+    print(f"report: {n_tables} tables, {n_figs} figures -> {written}")
     return 0

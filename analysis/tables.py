@@ -192,8 +192,24 @@ def table1(runs: list[Run], settings: AnalysisSettings = AnalysisSettings()) -> 
     return pd.DataFrame(rows)[cols]
 
 
-def table3(a: Run, b: Run, settings: AnalysisSettings = AnalysisSettings()) -> pd.DataFrame:
-    """Per layer: noise/normal/null channel counts, PTD and variance of two runs."""
+def table3(runs: list[Run], settings: AnalysisSettings = AnalysisSettings()) -> pd.DataFrame:
+    """The paper's Table 3 for any number of runs of one architecture (e.g. none / SA /
+    TCSA / ASA-1 / ASA-2): attention, its extra parameters, the change in MACs against the
+    first run (Delta MAC), accuracy, NASFR and energy per sample (µJ)."""
+    return table3_from(table1(runs, settings))
+
+
+def table3_from(rows: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 from a Table 1 (its columns: see table1)."""
+    base_macs = float(rows["macs"].iloc[0])
+    return pd.DataFrame({"run": rows["run"], "attention": rows["attention"],
+                         "extra_parameters": rows["attention_parameters"], "delta_macs": rows["macs"] - base_macs,
+                         "accuracy": rows["accuracy"], "nasfr": rows["nasfr"], "energy_uj": rows["energy_uj"]})
+
+
+def pattern_table(a: Run, b: Run, settings: AnalysisSettings = AnalysisSettings()) -> pd.DataFrame:
+    """The project's pattern counts: per layer, noise/normal/null channel counts, PTD and
+    variance of two runs."""
     check_same_data(a, b)
     la, lb = layer_table(a, settings), layer_table(b, settings)
     if list(la["layer"]) != list(lb["layer"]):

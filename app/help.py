@@ -31,6 +31,8 @@ HELP = {
     "outside": "U outside the histogram range is counted in every share and moment but drawn in no bar.",
     "fc": "A fully connected layer has no map: its channels are single neurons, so it has no noise / normal "
           "pattern and no ghost features; it is drawn as a strip of firing rates.",
+    "provenance": "PNG: text chunk 'snn-redundancy-provenance' and the DPI; PDF: document information (Subject); "
+                  "SVG: a <metadata> element; CSV and LaTeX: comment lines on top (pandas.read_csv(..., comment='#')).",
 }
 
 COLUMNS = {  # table column -> readable name with unit
@@ -39,6 +41,8 @@ COLUMNS = {  # table column -> readable name with unit
     "background_rate": "firing on background", "pattern": "pattern", "ptd": "PTD (U)", "ptd_median": "median PTD (U)",
     "variance": "Var(U)", "variance_mean": "mean Var(U)", "qe": "QE (U²)", "noise": "noise channels",
     "normal": "normal channels", "null": "null channels", "ghost_ratio": "ghost ratio",
+    "extra_parameters": "extra parameters", "delta_macs": "Δ MACs per sample", "energy_uj": "energy (µJ per sample)",
+    "nasfr": "NASFR", "accuracy": "accuracy",
 }
 
 

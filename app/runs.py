@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from analysis.loader import Run, load_run
-from analysis.tables import AnalysisSettings, layer_table, run_summary, table1, table3, table4
+from analysis.tables import AnalysisSettings, layer_table, pattern_table, run_summary, table1, table4
 
 SAMPLE_RUNS = Path(os.environ.get("SNNR_SAMPLE_RUNS", Path(__file__).resolve().parents[1] / "sample_runs"))
 
@@ -60,7 +60,7 @@ def cached_summary(run: Run, settings: AnalysisSettings) -> dict:
 @st.cache_data(max_entries=16)
 def _compare_tables(a: str, ma: float, b: str, mb: float, settings: AnalysisSettings):
     ra, rb = _load(a, ma), _load(b, mb)
-    return table1([ra, rb], settings), table3(ra, rb, settings), table4(ra, rb)
+    return table1([ra, rb], settings), pattern_table(ra, rb, settings), table4(ra, rb)
 
 
 def cached_compare_tables(a: Run, b: Run, settings: AnalysisSettings):

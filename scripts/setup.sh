@@ -30,6 +30,18 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# The tests compile every exported LaTeX table with a real engine (pdflatex, booktabs).
+if [ "$with_test" = 1 ] && ! command -v pdflatex >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's texlive-latex-base and -recommended for the LaTeX table tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        texlive-latex-base texlive-latex-recommended; } >/dev/null \
+      || { echo "setup: apt-get install texlive failed; the LaTeX table tests will fail" >&2; exit 1; }
+  else
+    echo "setup: warning: no pdflatex on PATH; the LaTeX table tests need it (apt-get install texlive-latex-base)" >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || { echo "setup: creating .venv with $python_bin"; "$python_bin" -m venv .venv; }
 
 pip_install() {

@@ -5,8 +5,11 @@ input gives one clear error."""
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import zipfile
+
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from pypdf import PdfReader
@@ -16,6 +19,8 @@ from analysis.firing import n_sfr_from_spikes
 from analysis.ghosts import GhostRule
 from analysis.loader import AnalysisError, IncompleteRecordingWarning, load_run
 from analysis.potentials import mpd_histogram, ptd, quantization_error_raw
+from analysis.provenance import describe
+from analysis.provenance import read as read_provenance
 from analysis.report import main as report_main
 from analysis.tables import (AnalysisSettings, channel_ptd, channel_variance, ghosts, layer_foreground, layer_patterns,
                              table1)
@@ -24,6 +29,7 @@ from recorder.cli import main as record_main
 from recorder.recorder import Recorder
 from recorder.schema import partial_path
 from recorder.writer import RawPlan
+from test_latex_tables import compile_latex
 from test_recorder import frames, record, tiny_model
 
 
@@ -69,12 +75,31 @@ def nmnist_runs(nmnist_dir, tmp_path_factory):
 def test_report_exports_valid_files(nmnist_runs, tmp_path, capsys):
     out = tmp_path / "report"
     code = report_main(["report", str(nmnist_runs["vanilla"]), "--compare", str(nmnist_runs["asa1"]), "--out", str(out),
-                        "--no-progress"])
+                        "--no-progress", "--zip", "--dpi", "150"])
     assert code == 0, capsys.readouterr().err
     index = (out / "index.md").read_text()
+    with zipfile.ZipFile(tmp_path / "report.zip") as bundle:
+        files = {name for name in bundle.namelist() if not name.endswith("/")}
+    assert files == {str(p.relative_to(tmp_path)) for p in out.rglob("*") if p.is_file()}
+    vanilla, asa1 = load_run(nmnist_runs["vanilla"]), load_run(nmnist_runs["asa1"])
+    expected = describe([vanilla, asa1], AnalysisSettings())
+    sha = vanilla.model["checkpoint_sha256"][:16]
+    assert sha in expected[0] and "attention asa1" in expected[1] and "T=4" in expected[0]
+    for fmt in ("png", "svg", "pdf"):
+        assert read_provenance(out / "figures" / f"fig6_vanilla_vs_asa1_L0_t2.{fmt}") == expected
+    with Image.open(out / "figures" / "fig6_vanilla_vs_asa1_L0_t2.png") as img:
+        assert [round(d) for d in img.info["dpi"]] == [150, 150]
+    for name in ("table1", "table3", "table4", "pattern_counts"):
+        csv = (out / "tables" / f"{name}.csv").read_text()
+        assert csv.splitlines()[: len(expected)] == [f"# {line}" for line in expected]
+        assert len(pd.read_csv(out / "tables" / f"{name}.csv", comment="#")) > 0
+        assert (out / "tables" / f"{name}.tex").read_text().startswith(f"% {expected[0]}")
+    assert compile_latex([p.read_text() for p in sorted((out / "tables").glob("*.tex"))], tmp_path / "latex") >= 1
     figures = sorted((out / "figures").glob("*.png"))
     names = {p.stem for p in figures}
-    assert {"fig2a_vanilla", "fig2b_vanilla", "fig5a_asa1", "fig5b_asa1", "fig6", "firing_rates"} <= names
+    assert {"fig2a_vanilla_L0_t2", "fig5a_asa1_L0_t2", "fig6_vanilla_vs_asa1_L0_t2", "firing_rates"} <= names
+    assert {n.rsplit("_c", 1)[0] for n in names if n.startswith(("fig2b", "fig5b"))} == {"fig2b_vanilla_L0",
+                                                                                           "fig5b_asa1_L0"}
     for png in figures:
         with Image.open(png) as img:
             img.load()
@@ -82,7 +107,7 @@ def test_report_exports_valid_files(nmnist_runs, tmp_path, capsys):
         assert ET.parse(png.with_suffix(".svg")).getroot().tag.endswith("svg")
         assert len(PdfReader(png.with_suffix(".pdf")).pages) == 1
         assert f"figures/{png.name}" in index
-    for name in ("table1", "table3", "table4"):
+    for name in ("table1", "table3", "table4", "pattern_counts"):
         assert (out / "tables" / f"{name}.csv").stat().st_size > 0
         assert "\\begin{tabular}" in (out / "tables" / f"{name}.tex").read_text()
     t1 = table1([load_run(nmnist_runs["vanilla"], name="vanilla"), load_run(nmnist_runs["asa1"], name="asa1")])

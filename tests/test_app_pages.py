@@ -77,7 +77,11 @@ def test_membrane_and_ghost_widgets():
 def test_compare_tables():
     at = app("views/compare.py")
     no_errors(at)
-    assert len(at.dataframe) == 3
+    assert len(at.dataframe) == 4  # Table 1, Table 3 (the paper's), then asa1's pattern counts and Table 4
+    t1, t3 = at.dataframe[0].value, at.dataframe[1].value
+    assert list(t3["run"]) == list(t1["run"]) == ["vanilla", "asa1"]
+    assert list(t3["extra parameters"]) == list(t1["attention_parameters"])
+    assert t3["Δ MACs per sample"].tolist() == (t1["macs"] - t1["macs"][0]).tolist()
 
 
 @pytest.mark.parametrize("page", ["views/overview.py", "views/spike_features.py", "views/membrane.py",
@@ -299,7 +303,7 @@ def test_runs_on_other_data_are_refused_for_comparison():
     at.multiselect(key="runs_many").set_value(["asa1", "fixture"]).run()
     assert not at.exception
     assert any("fixture left out" in e.value and "cannot compare" in e.value for e in at.error)
-    assert len(at.dataframe) == 3  # Table 1 of vanilla and asa1, then asa1's Tables 3 and 4
+    assert len(at.dataframe) == 4  # Tables 1 and 3 of vanilla and asa1, then asa1's pattern counts and Table 4
     table1 = at.dataframe[0].value
     assert list(table1["run"]) == ["vanilla", "asa1"]
     at = app("views/membrane.py", session_runs={"fixture": FIXTURE})

@@ -3,6 +3,7 @@
 checkpoint is uploaded and recorded on the synthetic data, and a figure downloads as a
 valid PNG. Screenshots of every page go to test-artifacts/screenshots/."""
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -115,20 +116,31 @@ def test_upload_events_npz_and_record(page, server, tmp_path):
     record_as(page, "from_npz")
 
 
-def test_download_a_figure_as_png(page, server, tmp_path):
+def test_downloads_take_one_click_and_carry_provenance(page, server, tmp_path):
+    """A PNG in one click, at the chosen DPI with its provenance inside; the whole report
+    as one zip."""
+    from analysis.provenance import read as read_provenance
+
     open_page(page, server, "export", "Export")
-    page.get_by_role("button", name="Prepare figure file").click()
-    button = page.get_by_role("button", name="Download")
-    button.first.wait_for()
     with page.expect_download() as info:
-        button.first.click()
+        page.get_by_role("button", name="PNG", exact=True).click()
     target = tmp_path / info.value.suggested_filename
     info.value.save_as(target)
-    assert target.suffix == ".png"
+    assert target.suffix == ".png" and "_L0_" in target.name
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with Image.open(target) as img:
         img.load()
-        assert img.size[0] > 200
+        assert img.size[0] > 200 and [round(d) for d in img.info["dpi"]] == [300, 300]
+    lines = read_provenance(target)
+    assert lines[0].startswith("run vanilla (vanilla.h5): lif_snn3") and "sha256" in lines[0]
+    with page.expect_download(timeout=240_000) as info:
+        page.get_by_role("button", name="Download everything").click()
+    bundle = tmp_path / info.value.suggested_filename
+    info.value.save_as(bundle)
+    with zipfile.ZipFile(bundle) as z:
+        names = z.namelist()
+    assert any(n.endswith("index.md") for n in names) and any(n.endswith("table1.tex") for n in names)
+    assert {n.rsplit(".", 1)[1] for n in names if "/figures/" in n} == {"png", "svg", "pdf"}
 
 
 def open_rules(page):

@@ -58,3 +58,25 @@ def test_play_through_timesteps_has_one_frame_per_timestep():
     frames[2, 0, 1, 1] = 3
     fig = make_input_frames_figure(frames)
     assert len(fig.frames) == 4 and np.array(fig.frames[2].data[0].z)[1, 1] == 3
+
+
+def test_journal_sizes_come_out_at_the_printed_size(tmp_path):
+    """One column is 3.3 in wide: the PDF page measures 3.3 x 72 pt, the PNG at 300 DPI
+    990 px, and the DPI is stored; a bad width is refused with the choices."""
+    import pytest
+    from PIL import Image
+    from pypdf import PdfReader
+
+    from analysis.export import journal_size, write_figures
+
+    rng = np.random.default_rng(2)
+    fig = journal_size(make_spike_features_figure(rng.random((4, 6, 6))), "column", 2.5)
+    assert fig.layout.width == round(3.3 * 96) and fig.layout.height == 240 and fig.layout.font.size == 8.5 * 96 / 72
+    pdf, png = write_figures({"f": fig}, tmp_path, ("pdf", "png"), ["a provenance line"], dpi=300)
+    box = PdfReader(pdf).pages[0].mediabox
+    assert abs(float(box.width) - 3.3 * 72) < 1.5 and abs(float(box.height) - 2.5 * 72) < 1.5
+    with Image.open(png) as img:
+        assert abs(img.size[0] - 990) <= 2 and abs(img.size[1] - 750) <= 2
+        assert [round(d) for d in img.info["dpi"]] == [300, 300]
+    with pytest.raises(ValueError, match="choose 'column' \\(3.3 in\\), 'page' \\(6.9 in\\) or 1-20 inches"):
+        journal_size(fig, "poster")

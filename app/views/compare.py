@@ -6,7 +6,8 @@ differs."""
 import streamlit as st
 
 from analysis.figures import make_firing_rate_figure
-from analysis.tables import firing_rate_matrix, table1
+from analysis.tables import firing_rate_matrix, table3_from
+from app import help as H
 from app import runs as R
 from app import state as S
 from app import ui
@@ -31,7 +32,11 @@ if a is not None:
             st.info("choose runs recorded on the same samples as the reference")
         else:
             st.subheader("Table 1: accuracy, NASFR and energy")
-            st.dataframe(R.cached_table1(kept, settings), hide_index=True)
+            t1_all = R.cached_table1(kept, settings)
+            st.dataframe(t1_all, hide_index=True)
+            st.subheader("Table 3: attention modules")
+            st.caption("extra parameters and Δ MACs against the reference run, accuracy, NASFR, energy per sample")
+            st.dataframe(H.readable(table3_from(t1_all)), hide_index=True)
             st.plotly_chart(make_firing_rate_figure(firing_rate_matrix(kept[0]), [l.info.name for l in kept[0].layers],
                                                     run_names=[r.name for r in kept],
                                                     more=[firing_rate_matrix(r) for r in kept[1:]]),
@@ -39,7 +44,7 @@ if a is not None:
             for other in kept[1:]:
                 t1, t3, t4 = R.cached_compare_tables(kept[0], other, settings)
                 st.subheader(f"{other.name} against {kept[0].name}")
-                st.caption("Table 3: spike patterns (over all timesteps), PTD and variance per layer")
+                st.caption("Spike patterns (over all timesteps), PTD and variance per layer (the project's pattern table)")
                 st.dataframe(t3, hide_index=True)
                 st.caption("Table 4: quantization error")
                 st.dataframe(t4, hide_index=True)
