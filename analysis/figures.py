@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 RATE_SCALE = "RdBu_r"
 PATTERN_COLORS = {"noise": "#d62728", "normal": "#1f77b4", "null": "#7f7f7f", "fc": "#2ca02c"}
 FONT = dict(family="Arial, Helvetica, sans-serif", size=12)
+LETTERS = "abcdefghijklmnopqrstuvwxyz"  # panel letters (a), (b), ...
 
 
 def _square_cells(fig: go.Figure, n: int) -> None:
@@ -117,6 +118,29 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     return fig
 
 
+def make_feature_pair_figure(maps: list[np.ndarray], labels: list[str], title: str | None = None,
+                             channels: list[int] | None = None) -> go.Figure:
+    """Fig. 5 as the paper pairs it: the spike features [C, H, W] of the same layer and
+    timestep of two (or more) runs side by side, panels (a), (b), ..., one colour bar
+    (firing rate 0-1), square pixels, row 0 at the top."""
+    channels = list(range(maps[0].shape[0])) if channels is None else list(channels)
+    _, cols = _grid(len(channels))
+    H, W = maps[0].shape[1:]
+    gap = max(1, round(max(H, W) / 6))
+    fig = make_subplots(rows=1, cols=len(maps), horizontal_spacing=0.04,
+                        subplot_titles=[f"<b>({LETTERS[i]})</b> {label}" for i, label in enumerate(labels)])
+    for i, features in enumerate(maps):
+        fig.add_trace(go.Heatmap(z=_mosaic(features, channels, cols, gap), zmin=0, zmax=1, colorscale=RATE_SCALE,
+                                 showscale=i == 0, colorbar=dict(title="firing rate"), hoverongaps=False,
+                                 hovertemplate="rate=%{z:.3f}<extra></extra>"), row=1, col=i + 1)
+    _square_cells(fig, len(maps))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    fig.update_layout(title=title, font=FONT, height=420, width=380 * len(maps) + 120, margin=dict(l=20, r=20, t=80, b=20),
+                      plot_bgcolor="white")
+    return fig
+
+
 def _animate(fig: go.Figure, first_traces: list) -> None:
     """Frames that replace trace 0 by first_traces[t], with play / pause and a slider."""
     T = len(first_traces)
@@ -168,29 +192,46 @@ def make_mpd_figure(hist: np.ndarray, edges: np.ndarray, v_threshold: float, ptd
     return fig
 
 
-def make_fig6_figure(panels: list[dict], title: str = "MPD and spike features: vanilla vs ASA") -> go.Figure:
-    """Fig. 6: one row per panel, each with the channel's MPD (V_th marked, PTD and variance
-    written) beside its spike feature. panel keys: label, hist [B+2], edges [B+1],
-    v_threshold, ptd, variance, feature [H, W], pattern."""
-    rows = len(panels)
-    fig = make_subplots(rows=rows, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.08,
-                        vertical_spacing=min(0.3, 0.5 / max(rows, 1)),
-                        subplot_titles=[t for p in panels for t in (f"{p['label']}: MPD ({p['pattern']})",
-                                                                    f"{p['label']}: spike feature")])
-    for r, p in enumerate(panels, start=1):
-        fig.add_trace(_mpd_trace(p["hist"], p["edges"], PATTERN_COLORS.get(p["pattern"], "#1f77b4"), p["label"]),
-                      row=r, col=1)
-        fig.add_vline(x=p["v_threshold"], line_dash="dash", line_color="black", row=r, col=1)
-        fig.add_annotation(text=f"PTD={p['ptd']:.3f}<br>Var={p['variance']:.3f}", showarrow=False, align="left",
-                           xref=f"x{2 * r - 1} domain" if r > 1 else "x domain",
-                           yref=f"y{2 * r - 1} domain" if r > 1 else "y domain", x=0.02, y=0.95, xanchor="left",
-                           font=dict(size=11), bgcolor="rgba(255,255,255,0.7)")
-        fig.add_trace(go.Heatmap(z=p["feature"][::-1], zmin=0, zmax=1, colorscale=RATE_SCALE, showscale=r == 1,
-                                 colorbar=dict(title="firing rate", len=0.5, y=0.75)), row=r, col=2)
-        fig.update_xaxes(title_text="U" if r == rows else None, row=r, col=1)
-        fig.update_xaxes(showticklabels=False, row=r, col=2)
-        fig.update_yaxes(showticklabels=False, row=r, col=2)
-    fig.update_layout(title=title, font=FONT, showlegend=False, bargap=0, height=300 * rows + 100, width=860)
+def make_fig6_figure(rows: list[list[dict]], row_labels: list[str], title: str | None = None) -> go.Figure:
+    """Fig. 6 as the paper lays it out: one row per run (e.g. vanilla, ASA), one column pair
+    per pattern (A, B, ...): the channel's MPD (share of the layer's U per bin, V_th dashed
+    and labelled, PTD and variance written) beside its spike feature (square pixels, firing
+    rate 0-1). Panels carry letters (a), (b), ... row by row. rows[r][k]: panel dict with
+    label, hist [B+2], edges [B+1], v_threshold, ptd, variance, feature [H, W], pattern."""
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    specs = [[{"type": "xy"}] * (2 * n_cols) for _ in range(n_rows)]
+    fig = make_subplots(rows=n_rows, cols=2 * n_cols, specs=specs, column_widths=[0.64, 0.36] * n_cols,
+                        horizontal_spacing=0.03, vertical_spacing=0.16 if n_rows > 1 else 0.1)
+    notes = []
+    for r, panels in enumerate(rows):
+        for k, p in enumerate(panels):
+            i = r * 2 * n_cols + 2 * k + 1  # subplot number of the MPD; the map is i + 1
+            ax = lambda j: "" if j == 1 else str(j)  # noqa: E731 - plotly's axis suffixes
+            fig.add_trace(_mpd_trace(p["hist"], p["edges"], PATTERN_COLORS.get(p["pattern"], "#1f77b4"), p["label"]),
+                          row=r + 1, col=2 * k + 1)
+            fig.add_vline(x=p["v_threshold"], line_dash="dash", line_color="black", row=r + 1, col=2 * k + 1)
+            top = (p["hist"][1:-1] / max(int(p["hist"].sum()), 1)).max(initial=0)
+            notes.append(dict(x=p["v_threshold"], y=top, xref=f"x{ax(i)}", yref=f"y{ax(i)}", text="V<sub>th</sub>",
+                              showarrow=False, xanchor="left", yanchor="top", font=dict(size=10)))
+            notes.append(dict(x=0.02, y=0.98, xref=f"x{ax(i)} domain", yref=f"y{ax(i)} domain", xanchor="left",
+                              yanchor="top", align="left", showarrow=False, font=dict(size=10),
+                              text=f"PTD {p['ptd']:.2f}<br>Var {p['variance']:.2f}"))
+            letter = LETTERS[(r * n_cols + k) % len(LETTERS)]
+            notes.append(dict(x=0.0, y=1.0, xref=f"x{ax(i)} domain", yref=f"y{ax(i)} domain", xanchor="right",
+                              yanchor="bottom", showarrow=False, font=dict(size=12),
+                              text=f"<b>({letter})</b> {chr(ord('A') + k)}: {p['label']}, {p['pattern']}"))
+            fig.add_trace(go.Heatmap(z=p["feature"], zmin=0, zmax=1, colorscale=RATE_SCALE,
+                                     showscale=r == 0 and k == 0, colorbar=dict(title="firing<br>rate", len=0.6),
+                                     hovertemplate="x=%{x} y=%{y} rate=%{z:.3f}<extra></extra>"),
+                          row=r + 1, col=2 * k + 2)
+            fig.update_yaxes(autorange="reversed", scaleanchor=f"x{ax(i + 1)}", constrain="domain",
+                             showticklabels=False, row=r + 1, col=2 * k + 2)
+            fig.update_xaxes(constrain="domain", showticklabels=False, row=r + 1, col=2 * k + 2)
+            fig.update_xaxes(title_text="U" if r == n_rows - 1 else None, row=r + 1, col=2 * k + 1)
+            fig.update_yaxes(title_text=f"{row_labels[r]}<br>share of U" if k == 0 else None, row=r + 1,
+                             col=2 * k + 1)
+    fig.update_layout(title=title, font=FONT, showlegend=False, bargap=0, annotations=notes,
+                      height=260 * n_rows + 90, width=330 * n_cols + 120, margin=dict(l=70, r=30, t=90, b=50))
     return fig
 
 

@@ -14,12 +14,12 @@ from tqdm import tqdm
 
 from analysis import figures as F
 from analysis.export import ExportError, journal_size, write_figures, write_tables
-from analysis.features import NOISE, NORMAL, PatternRule, channel_densities
+from analysis.features import NULL, PatternRule
 from analysis.ghosts import GhostRule
 from analysis.loader import AnalysisError, Run, load_run
 from analysis.provenance import describe
 from analysis.tables import (AnalysisSettings, channel_ptd, channel_table, channel_variance, energy_table,
-                             firing_rate_matrix, ghosts, layer_foreground, layer_patterns, layer_table, pattern_table,
+                             firing_rate_matrix, ghosts, layer_patterns, layer_table, pattern_table,
                              table1, table3, table4)
 
 CAPTIONS = {
@@ -33,38 +33,44 @@ CAPTIONS = {
 }
 
 
-def pick_channels(run: Run, layer_key, settings: AnalysisSettings) -> dict[str, int]:
-    """The most typical noise and normal channel of a layer (as the paper's Fig. 6 shows):
-    the noise channel with the highest background/foreground firing ratio and the normal
-    channel with the highest foreground/background ratio."""
+PATTERN_QUANTILES = (0.1, 0.37, 0.63, 0.9)
+
+
+def pick_patterns(run: Run, layer_key, settings: AnalysisSettings, quantiles=PATTERN_QUANTILES) -> list[int]:
+    """Fig. 6's patterns A, B, C, D of a layer, by a fixed rule: among the channels that fire
+    (not null), ordered by PTD (ties by variance, then channel), the channels at the given
+    quantiles of that order, so A has a low PTD and D a high one. Fewer when fewer fire."""
     layer = run.layer(layer_key)
     patterns = layer_patterns(run, layer, settings)
-    _, fg, bg = channel_densities(layer.nsfr, layer_foreground(run, layer, settings))
-    eps = 1e-9
-    out = {}
-    for kind, score in ((NOISE, (bg + eps) / (fg + eps)), (NORMAL, (fg + eps) / (bg + eps))):
-        candidates = np.flatnonzero(patterns == kind)
-        if len(candidates):
-            out[kind] = int(candidates[np.argmax(np.nan_to_num(score[candidates], nan=-np.inf))])
-    return out
+    ptds, variances = channel_ptd(layer), channel_variance(layer)
+    firing = [c for c in range(len(patterns)) if patterns[c] != NULL and np.isfinite(ptds[c])]
+    if not firing:
+        return []
+    ordered = sorted(firing, key=lambda c: (ptds[c], variances[c], c))
+    picks = [ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] for q in quantiles]
+    return list(dict.fromkeys(picks))
 
 
-def fig6_panels(run: Run, layer_key, channels: dict[str, int], t: int, settings: AnalysisSettings) -> list[dict]:
+def fig6_panels(run: Run, layer_key, channels: list[int], t: int, settings: AnalysisSettings) -> list[dict]:
+    """The Fig. 6 panel of each channel: its MPD over all timesteps, PTD, variance, pattern
+    and its spike feature at timestep t."""
     layer = run.layer(layer_key)
     patterns = layer_patterns(run, layer, settings)
     ptds, variances = channel_ptd(layer), channel_variance(layer)
     panels = []
-    for _, c in sorted(channels.items()):
+    for c in channels:
         run.channel(layer_key, c)
-        panels.append({"label": f"{run.name} c{c}", "hist": layer.stats["hist"][:, c].sum(axis=0),
+        panels.append({"label": f"c{c}", "hist": layer.stats["hist"][:, c].sum(axis=0), "channel": c,
                        "edges": layer.info.hist_edges, "v_threshold": layer.info.v_threshold, "ptd": float(ptds[c]),
                        "variance": float(variances[c]), "feature": layer.nsfr[t, c], "pattern": str(patterns[c])})
     return panels
 
 
 def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings: AnalysisSettings,
-                 channels: tuple[list[int] | None, list[int] | None] = (None, None)):
-    """(tables, figures) of a report; pure apart from reading the loaded runs."""
+                 channels: tuple[list[int] | None, list[int] | None] = (None, None), feature_channel: int | None = None):
+    """(tables, figures) of a report; pure apart from reading the loaded runs. channels: Fig.
+    6's channels per run (default: pick_patterns); feature_channel: Fig. 2b/5b's channel
+    (default: the layer's busiest of the first run, the same for both runs)."""
     t = run.T // 2 if t is None else t
     if not 0 <= t < run.T:
         raise AnalysisError(f"timestep {t} does not exist (T={run.T})")
@@ -84,25 +90,30 @@ def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings
         patterns = layer_patterns(r, layer, settings)
         figs[f"{tag}a_{r.name}_{where}_t{t}"] = F.make_spike_features_figure(
             layer.nsfr[t], patterns, title=f"{r.name}: spike features of {layer.info.name} at t={t}")
-        busiest = int(np.argmax(layer.nsfr.mean(axis=(0, 2, 3))))
-        figs[f"{tag}b_{r.name}_{where}_c{busiest}"] = F.make_channel_timesteps_figure(
-            layer.nsfr[:, busiest], busiest, f"{r.name}: channel {busiest} of {layer.info.name} across timesteps")
+        if feature_channel is None:
+            feature_channel = int(np.argmax(layer.nsfr.mean(axis=(0, 2, 3))))
+        c = r.channel(layer_key, feature_channel)
+        figs[f"{tag}b_{r.name}_{where}_c{c}"] = F.make_channel_timesteps_figure(
+            layer.nsfr[:, c], c, f"{r.name}: channel {c} of {layer.info.name} across timesteps")
         figs[f"ptd_variance_{r.name}_{where}"] = F.make_ptd_variance_figure(
             channel_ptd(layer), channel_variance(layer), patterns, f"{r.name}: PTD vs variance, {layer.info.name}")
         g = ghosts(r, layer_key, t, settings.ghost)
         figs[f"ghosts_{r.name}_{where}_t{t}"] = F.make_ghost_heatmap_figure(
             g["similarity"], g["groups"], settings.ghost.method, settings.ghost.threshold,
             f"{r.name}: {layer.info.name} at t={t}, ghost ratio {g['ratio']:.2f}")
+    if other:
+        figs[f"fig5_{run.name}_vs_{other.name}_{where}_t{t}"] = F.make_feature_pair_figure(
+            [r.layer(layer_key).nsfr[t] for r in runs], [r.name for r in runs],
+            f"Spike features of {run.layer(layer_key).info.name} at t={t}")
     figs["firing_rates"] = F.make_firing_rate_figure(
         firing_rate_matrix(run), [l.info.name for l in run.layers], run_names=[r.name for r in runs],
         more=[firing_rate_matrix(other)] if other else None)
-    panels = []
-    for r, chosen in zip(runs, channels):
-        picked = {f"c{c}": c for c in chosen} if chosen else pick_channels(r, layer_key, settings)
-        panels += fig6_panels(r, layer_key, picked, t, settings)
-    if panels:
-        figs[f"fig6_{'_vs_'.join(r.name for r in runs)}_{where}_t{t}"] = F.make_fig6_figure(panels, f"MPD and spike features, {run.layer(layer_key).info.name}"
-                                                  + (f": {run.name} vs {other.name}" if other else ""))
+    rows = [fig6_panels(r, layer_key, list(chosen) if chosen else pick_patterns(r, layer_key, settings), t, settings)
+            for r, chosen in zip(runs, channels)]
+    if any(rows):
+        figs[f"fig6_{'_vs_'.join(r.name for r in runs)}_{where}_t{t}"] = F.make_fig6_figure(
+            [row for row in rows if row], [r.name for r, row in zip(runs, rows) if row],
+            f"MPD and spike features of {run.layer(layer_key).info.name} at t={t}")
     return tables, figs
 
 
@@ -120,11 +131,12 @@ def captions(tables: dict) -> dict[str, str]:
 
 def write_report(out: Path, run: Run, other: Run | None, layer_key, t: int | None, settings: AnalysisSettings,
                  channels=(None, None), formats=("png", "svg", "pdf"), dpi: int = 300, zip_it: bool = False,
-                 progress=None, size: str | float | None = None, height_in: float | None = None) -> Path:
+                 progress=None, size: str | float | None = None, height_in: float | None = None,
+                 feature_channel: int | None = None) -> Path:
     """Every table and figure of build_report into `out` (tables/, figures/, index.md), each
     file with its provenance; figures at a journal `size` (see analysis.export.journal_size)
     when given; with zip_it also `out`.zip holding all of it. Returns the index (or the zip)."""
-    tables, figs = build_report(run, other, layer_key, t, settings, channels)
+    tables, figs = build_report(run, other, layer_key, t, settings, channels, feature_channel)
     if size is not None:
         figs = {name: journal_size(fig, size, height_in) for name, fig in figs.items()}
     runs = [run] + ([other] if other else [])
@@ -187,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True, type=Path)
     r.add_argument("--layer", default="0", help="layer (index or module path) for Fig. 2/5/6 (default 0)")
     r.add_argument("--timestep", type=int, help="timestep for spike features and ghosts (default T // 2)")
-    r.add_argument("--channels", type=int, nargs="+", help="Fig. 6 channels of the first run (default: picked)")
+    r.add_argument("--channels", type=int, nargs="+",
+                   help="Fig. 6 channels of the first run (default: patterns A-D picked by PTD, see pick_patterns)")
     r.add_argument("--compare-channels", type=int, nargs="+", help="Fig. 6 channels of the second run")
+    r.add_argument("--feature-channel", type=int, help="Fig. 2b/5b channel (default: the layer's busiest)")
     r.add_argument("--ghost-method", choices=["ssim", "pearson"], default="ssim")
     r.add_argument("--ghost-threshold", type=float, default=0.8)
     r.add_argument("--strict", action="store_true", help="refuse incomplete recordings")
@@ -214,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         with tqdm(total=3, desc="report", disable=args.no_progress) as bar:
             written = write_report(args.out, run, other, layer, args.timestep, settings,
                                    (args.channels, args.compare_channels), tuple(args.formats), args.dpi, args.zip,
-                                   progress=lambda: bar.update(1), size=_size(args.size), height_in=args.height)
+                                   progress=lambda: bar.update(1), size=_size(args.size), height_in=args.height,
+                                   feature_channel=args.feature_channel)
     except (AnalysisError, ExportError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

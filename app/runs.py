@@ -80,7 +80,7 @@ def add_session_run(name: str, path: Path) -> None:
 
 @st.cache_data(max_entries=8, show_spinner="building figures ...")
 def _report(a: str, ma: float, b: str | None, mb: float | None, layer: int, t: int, settings: AnalysisSettings,
-            names: tuple[str, str | None]):
+            names: tuple[str, str | None], feature_channel: int | None):
     from analysis.report import build_report
 
     ra = _load(a, ma)
@@ -88,13 +88,14 @@ def _report(a: str, ma: float, b: str | None, mb: float | None, layer: int, t: i
     rb = _load(b, mb) if b else None
     if rb is not None:
         rb.name = names[1]
-    return build_report(ra, rb, layer, t, settings)
+    return build_report(ra, rb, layer, t, settings, feature_channel=feature_channel)
 
 
-def cached_report(a: Run, b: Run | None, layer: int, t: int, settings: AnalysisSettings):
+def cached_report(a: Run, b: Run | None, layer: int, t: int, settings: AnalysisSettings,
+                  feature_channel: int | None = None):
     """(tables, figures) of analysis.report.build_report, cached by paths and mtimes."""
     return _report(str(a.path), _mtime(a.path), str(b.path) if b else None, _mtime(b.path) if b else None,
-                   layer, t, settings, (a.name, b.name if b else None))
+                   layer, t, settings, (a.name, b.name if b else None), feature_channel)
 
 
 @st.cache_data(max_entries=16)
@@ -162,15 +163,27 @@ def cached_foreground(run: Run, layer: int, settings: AnalysisSettings):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _fig6_panels(path: str, mtime: float, layer: int, t: int, settings: AnalysisSettings, name: str):
-    from analysis.report import fig6_panels, pick_channels
+def _fig6_panels(path: str, mtime: float, layer: int, t: int, settings: AnalysisSettings, channels: tuple | None):
+    from analysis.report import fig6_panels, pick_patterns
 
     run = _load(path, mtime)
-    run.name = name
-    return fig6_panels(run, layer, pick_channels(run, layer, settings), t, settings)
+    return fig6_panels(run, layer, list(channels) if channels else pick_patterns(run, layer, settings), t, settings)
 
 
-def cached_fig6_panels(run: Run, layer: int, t: int, settings: AnalysisSettings) -> list[dict]:
-    """analysis.report.fig6_panels of the channels pick_channels chooses, cached by path,
-    mtime, layer, timestep, rules and run name."""
-    return _fig6_panels(str(run.path), _mtime(run.path), layer, t, settings, run.name)
+def cached_fig6_panels(run: Run, layer: int, t: int, settings: AnalysisSettings,
+                       channels: list[int] | None = None) -> list[dict]:
+    """analysis.report.fig6_panels of `channels` (default: pick_patterns' A-D), cached by
+    path, mtime, layer, timestep, rules and channels."""
+    return _fig6_panels(str(run.path), _mtime(run.path), layer, t, settings, tuple(channels) if channels else None)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _patterns_picked(path: str, mtime: float, layer: int, settings: AnalysisSettings) -> list[int]:
+    from analysis.report import pick_patterns
+
+    return pick_patterns(_load(path, mtime), layer, settings)
+
+
+def cached_pick_patterns(run: Run, layer: int, settings: AnalysisSettings) -> list[int]:
+    """analysis.report.pick_patterns, cached by path, mtime, layer and rules."""
+    return _patterns_picked(str(run.path), _mtime(run.path), layer, settings)

@@ -80,3 +80,58 @@ def test_journal_sizes_come_out_at_the_printed_size(tmp_path):
         assert [round(d) for d in img.info["dpi"]] == [300, 300]
     with pytest.raises(ValueError, match="choose 'column' \\(3.3 in\\), 'page' \\(6.9 in\\) or 1-20 inches"):
         journal_size(fig, "poster")
+
+
+def test_fig6_grid_has_a_row_per_run_and_a_lettered_pair_per_pattern():
+    from analysis.figures import make_fig6_figure
+
+    rng = np.random.default_rng(3)
+    edges = np.linspace(-1, 1, 11)
+
+    def panel(c, pattern):
+        hist = rng.integers(0, 50, 12)
+        return {"label": f"c{c}", "hist": hist, "edges": edges, "v_threshold": 0.3, "ptd": 0.1 * c,
+                "variance": 0.01 * c, "feature": rng.random((5, 5)), "pattern": pattern}
+
+    rows = [[panel(c, "noise") for c in range(4)], [panel(c, "normal") for c in range(3)]]
+    fig = make_fig6_figure(rows, ["vanilla", "asa1"], "Fig. 6")
+    bars = [tr for tr in fig.data if tr.type == "bar"]
+    maps = [tr for tr in fig.data if tr.type == "heatmap"]
+    assert len(bars) == len(maps) == 7
+    texts = [a.text for a in fig.layout.annotations]
+    letters = [t.split("</b>")[0].removeprefix("<b>") for t in texts if t.startswith("<b>(")]
+    assert letters == ["(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(g)"]
+    assert any(t.startswith("<b>(e)</b> A: c0, normal") for t in texts)
+    assert sum(t == "V<sub>th</sub>" for t in texts) == 7 and "PTD 0.30<br>Var 0.03" in texts
+    assert np.allclose(bars[1].y, rows[0][1]["hist"][1:-1] / rows[0][1]["hist"].sum())
+    assert fig.layout.yaxis2.scaleanchor == "x2" and fig.layout.yaxis2.autorange == "reversed"
+    assert fig.layout.yaxis.title.text == "vanilla<br>share of U"
+
+
+def test_fig6_patterns_are_picked_by_ptd_quantiles_of_firing_channels():
+    """Checked against the channel table ordered with pandas."""
+    from pathlib import Path
+
+    from analysis.loader import load_run
+    from analysis.report import PATTERN_QUANTILES, pick_patterns
+    from analysis.tables import AnalysisSettings, channel_table
+
+    run = load_run(Path(__file__).resolve().parents[1] / "sample_runs" / "vanilla.h5")
+    for layer in (0, 1):
+        table = channel_table(run, layer, AnalysisSettings())
+        firing = table[(table["pattern"] != "null") & table["ptd"].notna()].sort_values(["ptd", "variance", "channel"])
+        order = firing["channel"].tolist()
+        expected = list(dict.fromkeys(order[int(round(q * (len(order) - 1)))] for q in PATTERN_QUANTILES))
+        assert pick_patterns(run, layer, AnalysisSettings()) == expected and len(expected) >= 2
+
+
+def test_fig5_pair_puts_the_runs_side_by_side_with_letters():
+    from analysis.figures import make_feature_pair_figure
+
+    rng = np.random.default_rng(4)
+    a, b = rng.random((4, 3, 3)), rng.random((4, 3, 3))
+    fig = make_feature_pair_figure([a, b], ["vanilla", "asa1"], "Fig. 5")
+    z0, z1 = (np.array(tr.z, dtype=float) for tr in fig.data)
+    assert np.array_equal(z0[0:3, 0:3], a[0]) and np.array_equal(z1[4:7, 4:7], b[3])  # 2 x 2 tiles, gap 1
+    assert [t.text for t in fig.layout.annotations] == ["<b>(a)</b> vanilla", "<b>(b)</b> asa1"]
+    assert [tr.showscale for tr in fig.data] == [True, False] and fig.layout.yaxis2.scaleanchor == "x2"

@@ -22,11 +22,11 @@ MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 SIZES = {"screen": None, "one column (3.3 in)": "column", "two columns (6.9 in)": "page"}
 
 
-def report_zip(a, b, layer: int, t: int, settings, dpi: int, size, height_in) -> bytes:
+def report_zip(a, b, layer: int, t: int, channel: int, settings, dpi: int, size, height_in) -> bytes:
     """The whole report (tables, figures in every format, index.md) as zip bytes."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / f"report_{a.name}{'_vs_' + b.name if b else ''}"
-        write_report(folder, a, b, layer, t, settings, dpi=dpi, size=size, height_in=height_in)
+        write_report(folder, a, b, layer, t, settings, dpi=dpi, size=size, height_in=height_in, feature_channel=channel)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
             for path in sorted(folder.rglob("*")):
@@ -41,9 +41,13 @@ a, b = ui.pick_runs()
 if a is not None:
     with ui.readable_errors():
         layer_index = ui.pick_layer(a)
-        t = ui.pick_timestep(a)
+        c1, c2 = st.columns(2)
+        with c1:
+            t = ui.pick_timestep(a)
+        with c2:
+            channel = ui.pick_channel(list(range(a.layer(layer_index).info.shape[0])), "channel of Fig. 2b/5b")
         b = ui.comparable(a, b, "figures and tables compare runs on the same samples; exporting the first run alone")
-        tables, figs = R.cached_report(a, b, layer_index, t, settings)
+        tables, figs = R.cached_report(a, b, layer_index, t, settings, channel)
         provenance = describe([a] + ([b] if b else []), settings)
         s1, s2, s3 = st.columns(3)
         size = SIZES[s1.selectbox("figure size", list(SIZES), key="ex_size",
@@ -52,7 +56,7 @@ if a is not None:
                                  disabled=size is None) or None
         dpi = s3.number_input("PNG resolution (DPI, stored in the file)", 30, 2400, 300, step=50, key="ex_dpi")
         st.download_button("Download everything (zip: every figure as PNG, SVG and PDF, every table as CSV and LaTeX, "
-                           "index.md)", lambda: report_zip(a, b, layer_index, t, settings, int(dpi), size, height),
+                           "index.md)", lambda: report_zip(a, b, layer_index, t, channel, settings, int(dpi), size, height),
                            f"report_{a.name}{'_vs_' + b.name if b else ''}_L{layer_index}_t{t}.zip", "application/zip",
                            key="ex_zip", on_click="ignore", type="primary")
         st.subheader("Figures")

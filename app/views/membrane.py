@@ -37,17 +37,24 @@ if a is not None:
                                                      f"{a.name}: PTD vs variance, {layer.info.name}", highlight=channel),
                             key=f"mp_scatter_{layer_index}", on_select="rerun", selection_mode="points")
             st.caption("click a point to open its channel", help=H.HELP["ptd"])
-        st.subheader("Fig. 6: MPD and spike features of two runs")
+        st.subheader("Fig. 6: MPD and spike features, patterns A-D")
         t = ui.pick_timestep(a, "timestep of the spike features")
         other = ui.comparable(a, b, "Fig. 6 compares runs on the same samples")
-        panels = R.cached_fig6_panels(a, layer_index, t, settings)
-        if other is not None:
-            panels = panels + R.cached_fig6_panels(other, layer_index, t, settings)
-        elif b is None:
+        runs = [a] + ([other] if other is not None else [])
+        if other is None and b is None:
             st.info("choose a second run in the sidebar to put it beside this one")
-        if panels:
-            st.plotly_chart(make_fig6_figure(panels, f"MPD and spike features: {a.name}"
-                                             + (f" vs {other.name}" if other is not None else "")), key="mp_fig6")
+        rows = []
+        for i, run in enumerate(runs):
+            picked = R.cached_pick_patterns(run, layer_index, settings)
+            C = run.layer(layer_index).info.shape[0]
+            chosen = st.multiselect(f"Fig. 6 channels of {run.name} (A, B, ... in this order)", list(range(C)),
+                                    default=picked, key=f"fig6_{i}_{run.name}_{layer_index}",
+                                    format_func=lambda c: f"c{c}", max_selections=6)
+            rows.append(R.cached_fig6_panels(run, layer_index, t, settings, chosen or picked))
+        if any(rows):
+            st.plotly_chart(make_fig6_figure([r for r in rows if r], [run.name for run, r in zip(runs, rows) if r],
+                                             f"MPD and spike features of {layer.info.name} at t={t}"), key="mp_fig6")
         st.caption(f"PTD: mean centre of the 3 tallest MPD bins minus V_th; bins of "
-                   f"{a.settings['histogram']['bin_width_vth']:.3g} V_th. Channels picked automatically: the most "
-                   "background-heavy noise channel and the most object-centred normal channel of each run.")
+                   f"{a.settings['histogram']['bin_width_vth']:.3g} V_th. Patterns A-D picked by rule: among the "
+                   "channels that fire, ordered by PTD, those at the 10th, 37th, 63rd and 90th percentile (A low PTD, "
+                   "D high); choose others above.", help=H.HELP["ptd"])
