@@ -172,11 +172,15 @@ def make_channel_timesteps_figure(channel_nsfr: np.ndarray, channel: int, title:
     return fig
 
 
-def _mpd_trace(hist: np.ndarray, edges: np.ndarray, color: str, name: str) -> go.Bar:
-    centres = (edges[:-1] + edges[1:]) / 2
+def _mpd_trace(hist: np.ndarray, edges: np.ndarray, color: str, name: str) -> go.Scatter:
+    """The MPD as a filled step outline (share of all values per bin; under/overflow counted
+    in the total, not drawn): unlike bars it stays visible when a bin is under a pixel wide,
+    as at print sizes."""
     total = max(int(hist.sum()), 1)
-    return go.Bar(x=centres, y=hist[1:-1] / total, width=np.diff(edges), marker_color=color, name=name,
-                  hovertemplate="U=%{x:.3f} share=%{y:.4f}<extra></extra>")
+    share = np.asarray(hist[1:-1], dtype=np.float64) / total
+    x, y = np.repeat(edges, 2)[1:-1], np.repeat(share, 2)
+    return go.Scatter(x=x, y=y, mode="lines", line=dict(color=color, width=1), fill="tozeroy", fillcolor=color,
+                      name=name, hovertemplate="U=%{x:.3f} share=%{y:.4f}<extra></extra>")
 
 
 def make_mpd_figure(hist: np.ndarray, edges: np.ndarray, v_threshold: float, ptd_value: float, variance: float,
@@ -192,46 +196,57 @@ def make_mpd_figure(hist: np.ndarray, edges: np.ndarray, v_threshold: float, ptd
     return fig
 
 
-def make_fig6_figure(rows: list[list[dict]], row_labels: list[str], title: str | None = None) -> go.Figure:
+def make_fig6_figure(rows: list[list[dict]], row_labels: list[str], title: str | None = None,
+                     per_row: int | None = None) -> go.Figure:
     """Fig. 6 as the paper lays it out: one row per run (e.g. vanilla, ASA), one column pair
-    per pattern (A, B, ...): the channel's MPD (share of the layer's U per bin, V_th dashed
+    per pattern (A, B, ...): the channel's MPD (share of the channel's U per bin, V_th dashed
     and labelled, PTD and variance written) beside its spike feature (square pixels, firing
-    rate 0-1). Panels carry letters (a), (b), ... row by row. rows[r][k]: panel dict with
-    label, hist [B+2], edges [B+1], v_threshold, ptd, variance, feature [H, W], pattern."""
-    n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    specs = [[{"type": "xy"}] * (2 * n_cols) for _ in range(n_rows)]
-    fig = make_subplots(rows=n_rows, cols=2 * n_cols, specs=specs, column_widths=[0.64, 0.36] * n_cols,
-                        horizontal_spacing=0.03, vertical_spacing=0.16 if n_rows > 1 else 0.1)
+    rate 0-1). Panels carry letters (a), (b), ... row by row. per_row: at most this many
+    patterns per row (a narrow figure wraps each run over several rows). rows[r][k]: panel
+    dict with label, hist [B+2], edges [B+1], v_threshold, ptd, variance, feature [H, W],
+    pattern."""
+    per_row = per_row or max(len(r) for r in rows)
+    cells = []  # (row label, pattern index, panel, letter index) per grid row
+    letter = 0
+    for label, panels in zip(row_labels, rows):
+        for start in range(0, len(panels), per_row):
+            chunk = [(start + k, p, letter + start + k) for k, p in enumerate(panels[start:start + per_row])]
+            cells.append((label, chunk))
+        letter += len(panels)
+    n_rows = len(cells)
+    fig = make_subplots(rows=n_rows, cols=2 * per_row, column_widths=[0.64, 0.36] * per_row,
+                        horizontal_spacing=0.1 / per_row + 0.02, vertical_spacing=0.5 / n_rows if n_rows > 1 else 0.1)
     notes = []
-    for r, panels in enumerate(rows):
-        for k, p in enumerate(panels):
-            i = r * 2 * n_cols + 2 * k + 1  # subplot number of the MPD; the map is i + 1
-            ax = lambda j: "" if j == 1 else str(j)  # noqa: E731 - plotly's axis suffixes
+    for r, (label, chunk) in enumerate(cells):
+        for k, (pattern_index, p, letter_index) in enumerate(chunk):
+            i = r * 2 * per_row + 2 * k + 1  # subplot number of the MPD; the map is i + 1
+            ax = "" if i == 1 else str(i)
             fig.add_trace(_mpd_trace(p["hist"], p["edges"], PATTERN_COLORS.get(p["pattern"], "#1f77b4"), p["label"]),
                           row=r + 1, col=2 * k + 1)
-            fig.add_vline(x=p["v_threshold"], line_dash="dash", line_color="black", row=r + 1, col=2 * k + 1)
-            top = (p["hist"][1:-1] / max(int(p["hist"].sum()), 1)).max(initial=0)
-            notes.append(dict(x=p["v_threshold"], y=top, xref=f"x{ax(i)}", yref=f"y{ax(i)}", text="V<sub>th</sub>",
-                              showarrow=False, xanchor="left", yanchor="top", font=dict(size=10)))
-            notes.append(dict(x=0.02, y=0.98, xref=f"x{ax(i)} domain", yref=f"y{ax(i)} domain", xanchor="left",
-                              yanchor="top", align="left", showarrow=False, font=dict(size=10),
-                              text=f"PTD {p['ptd']:.2f}<br>Var {p['variance']:.2f}"))
-            letter = LETTERS[(r * n_cols + k) % len(LETTERS)]
-            notes.append(dict(x=0.0, y=1.0, xref=f"x{ax(i)} domain", yref=f"y{ax(i)} domain", xanchor="right",
-                              yanchor="bottom", showarrow=False, font=dict(size=12),
-                              text=f"<b>({letter})</b> {chr(ord('A') + k)}: {p['label']}, {p['pattern']}"))
+            fig.add_vline(x=p["v_threshold"], line_dash="dash", line_color="black", line_width=1, row=r + 1,
+                          col=2 * k + 1)
+            notes.append(dict(x=p["v_threshold"], y=0, xref=f"x{ax}", yref=f"y{ax} domain", text="V<sub>th</sub>",
+                              showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=10)))
+            notes.append(dict(x=0.98, y=0.98, xref=f"x{ax} domain", yref=f"y{ax} domain", xanchor="right",
+                              yanchor="top", align="right", showarrow=False, font=dict(size=10),
+                              bgcolor="rgba(255,255,255,0.8)", text=f"PTD {p['ptd']:.2f}<br>Var {p['variance']:.2f}"))
+            notes.append(dict(x=0.0, y=1.02, xref=f"x{ax} domain", yref=f"y{ax} domain", xanchor="left",
+                              yanchor="bottom", showarrow=False, font=dict(size=11),
+                              text=f"<b>({LETTERS[letter_index % len(LETTERS)]})</b> "
+                                   f"{chr(ord('A') + pattern_index)}: {p['label']}, {p['pattern']}"))
             fig.add_trace(go.Heatmap(z=p["feature"], zmin=0, zmax=1, colorscale=RATE_SCALE,
                                      showscale=r == 0 and k == 0, colorbar=dict(title="firing<br>rate", len=0.6),
                                      hovertemplate="x=%{x} y=%{y} rate=%{z:.3f}<extra></extra>"),
                           row=r + 1, col=2 * k + 2)
-            fig.update_yaxes(autorange="reversed", scaleanchor=f"x{ax(i + 1)}", constrain="domain",
+            fig.update_yaxes(autorange="reversed", scaleanchor=f"x{i + 1}", constrain="domain",
                              showticklabels=False, row=r + 1, col=2 * k + 2)
             fig.update_xaxes(constrain="domain", showticklabels=False, row=r + 1, col=2 * k + 2)
-            fig.update_xaxes(title_text="U" if r == n_rows - 1 else None, row=r + 1, col=2 * k + 1)
-            fig.update_yaxes(title_text=f"{row_labels[r]}<br>share of U" if k == 0 else None, row=r + 1,
+            fig.update_xaxes(title_text="U" if r == n_rows - 1 else None, nticks=4, tickangle=0, row=r + 1,
                              col=2 * k + 1)
-    fig.update_layout(title=title, font=FONT, showlegend=False, bargap=0, annotations=notes,
-                      height=260 * n_rows + 90, width=330 * n_cols + 120, margin=dict(l=70, r=30, t=90, b=50))
+            fig.update_yaxes(title_text=f"{label}<br>share of U" if k == 0 else None, nticks=4, row=r + 1,
+                             col=2 * k + 1)
+    fig.update_layout(title=title, font=FONT, showlegend=False, annotations=notes,
+                      height=250 * n_rows + 90, width=330 * per_row + 120, margin=dict(l=70, r=30, t=90, b=50))
     return fig
 
 

@@ -67,7 +67,8 @@ def fig6_panels(run: Run, layer_key, channels: list[int], t: int, settings: Anal
 
 
 def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings: AnalysisSettings,
-                 channels: tuple[list[int] | None, list[int] | None] = (None, None), feature_channel: int | None = None):
+                 channels: tuple[list[int] | None, list[int] | None] = (None, None), feature_channel: int | None = None,
+                 fig6_per_row: int | None = None):
     """(tables, figures) of a report; pure apart from reading the loaded runs. channels: Fig.
     6's channels per run (default: pick_patterns); feature_channel: Fig. 2b/5b's channel
     (default: the layer's busiest of the first run, the same for both runs)."""
@@ -113,7 +114,7 @@ def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings
     if any(rows):
         figs[f"fig6_{'_vs_'.join(r.name for r in runs)}_{where}_t{t}"] = F.make_fig6_figure(
             [row for row in rows if row], [r.name for r, row in zip(runs, rows) if row],
-            f"MPD and spike features of {run.layer(layer_key).info.name} at t={t}")
+            f"MPD and spike features of {run.layer(layer_key).info.name} at t={t}", fig6_per_row)
     return tables, figs
 
 
@@ -136,7 +137,8 @@ def write_report(out: Path, run: Run, other: Run | None, layer_key, t: int | Non
     """Every table and figure of build_report into `out` (tables/, figures/, index.md), each
     file with its provenance; figures at a journal `size` (see analysis.export.journal_size)
     when given; with zip_it also `out`.zip holding all of it. Returns the index (or the zip)."""
-    tables, figs = build_report(run, other, layer_key, t, settings, channels, feature_channel)
+    tables, figs = build_report(run, other, layer_key, t, settings, channels, feature_channel,
+                                fig6_per_row=2 if size == "column" else None)
     if size is not None:
         figs = {name: journal_size(fig, size, height_in) for name, fig in figs.items()}
     runs = [run] + ([other] if other else [])

@@ -5,6 +5,8 @@ input gives one clear error."""
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import shutil
+import subprocess
 import zipfile
 
 import h5py
@@ -22,6 +24,7 @@ from analysis.potentials import mpd_histogram, ptd, quantization_error_raw
 from analysis.provenance import describe
 from analysis.provenance import read as read_provenance
 from analysis.report import main as report_main
+from analysis.report import write_report
 from analysis.tables import (AnalysisSettings, channel_ptd, channel_variance, ghosts, layer_foreground, layer_patterns,
                              table1)
 from models.train import main as train_main
@@ -196,3 +199,55 @@ def test_a_run_reads_each_layer_when_first_used_and_refuses_a_changed_file(tmp_p
     with pytest.raises(AnalysisError, match="vanilla.h5 changed on disk since it was loaded; load it again"):
         run.layer(0).stats
     assert np.array_equal(one.stats["hist"], expected["hist"])  # what was read stays usable
+
+
+def _fonts_embedded(pdf: Path) -> list[str]:
+    """Names of the fonts a PDF uses without embedding them (Type 3 fonts are embedded by
+    definition: their glyphs are drawn in the file)."""
+    missing = []
+    for page in PdfReader(pdf).pages:
+        fonts = page.get("/Resources", {}).get("/Font", {})
+        for ref in fonts.values():
+            font = ref.get_object()
+            descendants = [d.get_object() for d in font.get("/DescendantFonts", [])] or [font]
+            for f in descendants:
+                if f.get("/Subtype") == "/Type3":
+                    continue
+                descriptor = f.get("/FontDescriptor")
+                descriptor = descriptor.get_object() if descriptor is not None else {}
+                if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                    missing.append(str(f.get("/BaseFont")))
+    return missing
+
+
+@pytest.mark.parametrize("size, inches", [("column", 3.3), ("page", 6.9)])
+def test_paper_figures_at_journal_width_go_into_a_latex_document(nmnist_runs, tmp_path, size, inches):
+    """Fig. 2, 5 and 6 exported at one column and at page width: each PDF page is the preset
+    width, its fonts are embedded, its provenance equals the recordings', and a minimal
+    document includes each at that width. Rendered pages (pdftoppm) go to
+    test-artifacts/figures/ to be looked at."""
+    vanilla, asa1 = load_run(nmnist_runs["vanilla"]), load_run(nmnist_runs["asa1"])
+    out = tmp_path / "report"
+    write_report(out, vanilla, asa1, 0, 2, AnalysisSettings(), formats=("pdf", "png"), size=size)
+    expected = describe([vanilla, asa1], AnalysisSettings())
+    chosen = sorted(p for p in (out / "figures").glob("*.pdf") if p.name.startswith(("fig2a", "fig5_", "fig6")))
+    assert [p.name.split("_")[0] for p in chosen] == ["fig2a", "fig5", "fig6"]
+    for pdf in chosen:
+        box = PdfReader(pdf).pages[0].mediabox
+        assert abs(float(box.width) - inches * 72) < 1.5, (pdf.name, float(box.width))
+        assert _fonts_embedded(pdf) == [], pdf.name
+        assert read_provenance(pdf) == expected
+    bodies = [f"\\noindent\\includegraphics[width={inches}in]{{{pdf.resolve()}}}\\par" for pdf in chosen]
+    doc = ["\\documentclass{article}", "\\usepackage[margin=0.5in]{geometry}", "\\usepackage{graphicx}",
+           "\\begin{document}", *bodies, "\\end{document}"]
+    (tmp_path / "figs.tex").write_text("\n".join(doc))
+    done = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", "figs.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert len(PdfReader(tmp_path / "figs.pdf").pages) >= 1
+    shots = Path(__file__).resolve().parents[1] / "test-artifacts" / "figures"
+    if shutil.which("pdftoppm"):
+        shots.mkdir(parents=True, exist_ok=True)
+        for pdf in chosen:
+            subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf),
+                            str(shots / f"{pdf.name.split('_')[0]}_{size}")], check=True, timeout=60)

@@ -95,7 +95,7 @@ def test_fig6_grid_has_a_row_per_run_and_a_lettered_pair_per_pattern():
 
     rows = [[panel(c, "noise") for c in range(4)], [panel(c, "normal") for c in range(3)]]
     fig = make_fig6_figure(rows, ["vanilla", "asa1"], "Fig. 6")
-    bars = [tr for tr in fig.data if tr.type == "bar"]
+    bars = [tr for tr in fig.data if tr.type == "scatter" and tr.fill == "tozeroy"]
     maps = [tr for tr in fig.data if tr.type == "heatmap"]
     assert len(bars) == len(maps) == 7
     texts = [a.text for a in fig.layout.annotations]
@@ -103,7 +103,9 @@ def test_fig6_grid_has_a_row_per_run_and_a_lettered_pair_per_pattern():
     assert letters == ["(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(g)"]
     assert any(t.startswith("<b>(e)</b> A: c0, normal") for t in texts)
     assert sum(t == "V<sub>th</sub>" for t in texts) == 7 and "PTD 0.30<br>Var 0.03" in texts
-    assert np.allclose(bars[1].y, rows[0][1]["hist"][1:-1] / rows[0][1]["hist"].sum())
+    share = rows[0][1]["hist"][1:-1] / rows[0][1]["hist"].sum()
+    assert np.allclose(bars[1].y[::2], share) and np.allclose(bars[1].y[1::2], share)  # steps: one level per bin
+    assert np.allclose(bars[1].x[::2], edges[:-1]) and np.allclose(bars[1].x[1::2], edges[1:])
     assert fig.layout.yaxis2.scaleanchor == "x2" and fig.layout.yaxis2.autorange == "reversed"
     assert fig.layout.yaxis.title.text == "vanilla<br>share of U"
 
