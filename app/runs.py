@@ -163,21 +163,6 @@ def cached_foreground(run: Run, layer: int, settings: AnalysisSettings):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _fig6_panels(path: str, mtime: float, layer: int, t: int, settings: AnalysisSettings, channels: tuple | None):
-    from analysis.report import fig6_panels, pick_patterns
-
-    run = _load(path, mtime)
-    return fig6_panels(run, layer, list(channels) if channels else pick_patterns(run, layer, settings), t, settings)
-
-
-def cached_fig6_panels(run: Run, layer: int, t: int, settings: AnalysisSettings,
-                       channels: list[int] | None = None) -> list[dict]:
-    """analysis.report.fig6_panels of `channels` (default: pick_patterns' A-D), cached by
-    path, mtime, layer, timestep, rules and channels."""
-    return _fig6_panels(str(run.path), _mtime(run.path), layer, t, settings, tuple(channels) if channels else None)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
 def _patterns_picked(path: str, mtime: float, layer: int, settings: AnalysisSettings) -> list[int]:
     from analysis.report import pick_patterns
 
@@ -187,3 +172,27 @@ def _patterns_picked(path: str, mtime: float, layer: int, settings: AnalysisSett
 def cached_pick_patterns(run: Run, layer: int, settings: AnalysisSettings) -> list[int]:
     """analysis.report.pick_patterns, cached by path, mtime, layer and rules."""
     return _patterns_picked(str(run.path), _mtime(run.path), layer, settings)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _fig6_figure(keys: tuple, layer: int, t: int, settings: AnalysisSettings, title: str):
+    from analysis.figures import make_fig6_figure
+    from analysis.report import fig6_panels, pick_patterns
+
+    rows, labels = [], []
+    for path, mtime, name, channels in keys:
+        run = _load(path, mtime)
+        panels = fig6_panels(run, layer, list(channels) or pick_patterns(run, layer, settings), t, settings)
+        if panels:
+            rows.append(panels)
+            labels.append(name)
+    return make_fig6_figure(rows, labels, title) if rows else None
+
+
+def cached_fig6_figure(runs: list[Run], channels: list[list[int]], layer: int, t: int, settings: AnalysisSettings,
+                       title: str):
+    """analysis.figures.make_fig6_figure of the runs' chosen channels (empty: picked A-D),
+    None when no run has a firing channel; cached by paths, mtimes, names, channels, layer,
+    timestep and rules."""
+    keys = tuple((str(r.path), _mtime(r.path), r.name, tuple(c)) for r, c in zip(runs, channels))
+    return _fig6_figure(keys, layer, t, settings, title)

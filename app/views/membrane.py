@@ -3,7 +3,7 @@ scatter (click a point to open its channel); the Fig. 6 panel for two comparable
 
 import streamlit as st
 
-from analysis.figures import make_fig6_figure, make_mpd_figure, make_ptd_variance_figure
+from analysis.figures import make_mpd_figure, make_ptd_variance_figure
 from app import help as H
 from app import runs as R
 from app import state as S
@@ -43,17 +43,17 @@ if a is not None:
         runs = [a] + ([other] if other is not None else [])
         if other is None and b is None:
             st.info("choose a second run in the sidebar to put it beside this one")
-        rows = []
+        chosen = []
         for i, run in enumerate(runs):
             picked = R.cached_pick_patterns(run, layer_index, settings)
             C = run.layer(layer_index).info.shape[0]
-            chosen = st.multiselect(f"Fig. 6 channels of {run.name} (A, B, ... in this order)", list(range(C)),
-                                    default=picked, key=f"fig6_{i}_{run.name}_{layer_index}",
-                                    format_func=lambda c: f"c{c}", max_selections=6)
-            rows.append(R.cached_fig6_panels(run, layer_index, t, settings, chosen or picked))
-        if any(rows):
-            st.plotly_chart(make_fig6_figure([r for r in rows if r], [run.name for run, r in zip(runs, rows) if r],
-                                             f"MPD and spike features of {layer.info.name} at t={t}"), key="mp_fig6")
+            chosen.append(st.multiselect(f"Fig. 6 channels of {run.name} (A, B, ... in this order)", list(range(C)),
+                                         default=picked, key=f"fig6_{i}_{run.name}_{layer_index}",
+                                         format_func=lambda c: f"c{c}", max_selections=6))
+        fig6 = R.cached_fig6_figure(runs, chosen, layer_index, t, settings,
+                                    f"MPD and spike features of {layer.info.name} at t={t}")
+        if fig6 is not None:
+            st.plotly_chart(fig6, key="mp_fig6")
         st.caption(f"PTD: mean centre of the 3 tallest MPD bins minus V_th; bins of "
                    f"{a.settings['histogram']['bin_width_vth']:.3g} V_th. Patterns A-D picked by rule: among the "
                    "channels that fire, ordered by PTD, those at the 10th, 37th, 63rd and 90th percentile (A low PTD, "
