@@ -31,8 +31,9 @@ def journal_size(fig: go.Figure, width: str | float, height_in: float | None = N
                  ) -> go.Figure:
     """A copy of `fig` sized for print: `width` 'column' (3.3 in), 'page' (6.9 in) or inches;
     height in inches (default: the figure's own aspect ratio); every font at `font_pt`
-    points (8-9 pt stay readable at these sizes). PDF and SVG come out at exactly this size,
-    PNG at this size times its DPI."""
+    points (8-9 pt stay readable at these sizes); no title (the caption belongs to the
+    paper; panel letters and labels stay). PDF and SVG come out at exactly this size, PNG at
+    this size times its DPI."""
     width_in = JOURNAL_WIDTHS_IN.get(width) if isinstance(width, str) else float(width)
     if width_in is None or not 1.0 <= width_in <= 20.0:
         raise ValueError(f"figure width {width!r}: choose 'column' (3.3 in), 'page' (6.9 in) or 1-20 inches")
@@ -43,10 +44,28 @@ def journal_size(fig: go.Figure, width: str | float, height_in: float | None = N
     out = go.Figure(fig)
     px = font_pt * CSS_DPI / 72
     out.update_layout(width=round(width_in * CSS_DPI), height=round(height_in * CSS_DPI), font=dict(size=px),
-                      title_font=dict(size=px * 1.15), margin=dict(l=40, r=20, t=40, b=35))
+                      title_text=None, margin=dict(l=40, r=20, t=30, b=35))
     for annotation in out.layout.annotations or ():
         annotation.font = dict(size=px, color=annotation.font.color if annotation.font else None)
     return out
+
+
+def with_footer(fig: go.Figure, text: str) -> go.Figure:
+    """A copy of `fig` with one small line of text (e.g. its provenance) under the plot."""
+    out = go.Figure(fig)
+    bottom = (out.layout.margin.b if out.layout.margin and out.layout.margin.b is not None else 80) + 22
+    height = (out.layout.height or 500) + 22
+    out.update_layout(margin=dict(b=bottom), height=height)
+    out.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
+                       yshift=-(bottom - 20), showarrow=False, font=dict(size=8, color="#555555"))
+    return out
+
+
+def footer_text(provenance: list[str]) -> str:
+    """The short provenance line a footer shows: runs with their checkpoint hashes, tool."""
+    runs = [line.split(";")[0] + ", " + line.split(";")[1].strip().split(" sha256 ")[-1][:8]
+            for line in provenance if line.startswith("run ") and ";" in line]
+    return " · ".join(runs + [provenance[-1]] if provenance else runs)
 
 
 def figure_bytes(fig: go.Figure, fmt: str, provenance: list[str] = (), dpi: int = 300) -> bytes:

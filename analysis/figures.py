@@ -141,6 +141,14 @@ def make_feature_pair_figure(maps: list[np.ndarray], labels: list[str], title: s
     return fig
 
 
+def with_letter(fig: go.Figure, letter: str) -> go.Figure:
+    """`fig` with its panel letter, bold "(a)", in the top left corner (the paper's Fig. 2:
+    (a) all channels at one timestep, (b) one channel over timesteps)."""
+    fig.add_annotation(text=f"<b>({letter})</b>", xref="paper", yref="paper", x=0, y=1, xanchor="right",
+                       yanchor="bottom", showarrow=False, font=dict(size=13))
+    return fig
+
+
 def _animate(fig: go.Figure, first_traces: list) -> None:
     """Frames that replace trace 0 by first_traces[t], with play / pause and a slider."""
     T = len(first_traces)

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from analysis import figures as F
-from analysis.export import ExportError, journal_size, write_figures, write_tables
+from analysis.export import ExportError, footer_text, journal_size, with_footer, write_figures, write_tables
 from analysis.features import NULL, PatternRule
 from analysis.ghosts import GhostRule
 from analysis.loader import AnalysisError, Run, load_run
@@ -89,13 +89,13 @@ def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings
     for r, tag in zip(runs, ("fig2", "fig5")):
         layer = r.layer(layer_key)
         patterns = layer_patterns(r, layer, settings)
-        figs[f"{tag}a_{r.name}_{where}_t{t}"] = F.make_spike_features_figure(
-            layer.nsfr[t], patterns, title=f"{r.name}: spike features of {layer.info.name} at t={t}")
+        figs[f"{tag}a_{r.name}_{where}_t{t}"] = F.with_letter(F.make_spike_features_figure(
+            layer.nsfr[t], patterns, title=f"{r.name}: spike features of {layer.info.name} at t={t}"), "a")
         if feature_channel is None:
             feature_channel = int(np.argmax(layer.nsfr.mean(axis=(0, 2, 3))))
         c = r.channel(layer_key, feature_channel)
-        figs[f"{tag}b_{r.name}_{where}_c{c}"] = F.make_channel_timesteps_figure(
-            layer.nsfr[:, c], c, f"{r.name}: channel {c} of {layer.info.name} across timesteps")
+        figs[f"{tag}b_{r.name}_{where}_c{c}"] = F.with_letter(F.make_channel_timesteps_figure(
+            layer.nsfr[:, c], c, f"{r.name}: channel {c} of {layer.info.name} across timesteps"), "b")
         figs[f"ptd_variance_{r.name}_{where}"] = F.make_ptd_variance_figure(
             channel_ptd(layer), channel_variance(layer), patterns, f"{r.name}: PTD vs variance, {layer.info.name}")
         g = ghosts(r, layer_key, t, settings.ghost)
@@ -133,7 +133,7 @@ def captions(tables: dict) -> dict[str, str]:
 def write_report(out: Path, run: Run, other: Run | None, layer_key, t: int | None, settings: AnalysisSettings,
                  channels=(None, None), formats=("png", "svg", "pdf"), dpi: int = 300, zip_it: bool = False,
                  progress=None, size: str | float | None = None, height_in: float | None = None,
-                 feature_channel: int | None = None) -> Path:
+                 feature_channel: int | None = None, footer: bool = False) -> Path:
     """Every table and figure of build_report into `out` (tables/, figures/, index.md), each
     file with its provenance; figures at a journal `size` (see analysis.export.journal_size)
     when given; with zip_it also `out`.zip holding all of it. Returns the index (or the zip)."""
@@ -143,6 +143,8 @@ def write_report(out: Path, run: Run, other: Run | None, layer_key, t: int | Non
         figs = {name: journal_size(fig, size, height_in) for name, fig in figs.items()}
     runs = [run] + ([other] if other else [])
     lines = describe(runs, settings)
+    if footer:
+        figs = {name: with_footer(fig, footer_text(lines)) for name, fig in figs.items()}
     if progress:
         progress()
     write_tables(tables, out / "tables", provenance=lines, captions=captions(tables))
@@ -213,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--zip", action="store_true", help="also pack the report into OUT.zip")
     r.add_argument("--size", help="figure width for print: column (3.3 in), page (6.9 in) or inches (default: screen)")
     r.add_argument("--height", type=float, help="figure height in inches with --size (default: the figure's aspect)")
+    r.add_argument("--footer", action="store_true", help="print a provenance line under every figure")
     r.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     settings = AnalysisSettings(PatternRule(), GhostRule(args.ghost_method, args.ghost_threshold))
@@ -231,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             written = write_report(args.out, run, other, layer, args.timestep, settings,
                                    (args.channels, args.compare_channels), tuple(args.formats), args.dpi, args.zip,
                                    progress=lambda: bar.update(1), size=_size(args.size), height_in=args.height,
-                                   feature_channel=args.feature_channel)
+                                   feature_channel=args.feature_channel, footer=args.footer)
     except (AnalysisError, ExportError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -78,7 +78,7 @@ def nmnist_runs(nmnist_dir, tmp_path_factory):
 def test_report_exports_valid_files(nmnist_runs, tmp_path, capsys):
     out = tmp_path / "report"
     code = report_main(["report", str(nmnist_runs["vanilla"]), "--compare", str(nmnist_runs["asa1"]), "--out", str(out),
-                        "--no-progress", "--zip", "--dpi", "150"])
+                        "--no-progress", "--zip", "--dpi", "150", "--footer"])
     assert code == 0, capsys.readouterr().err
     index = (out / "index.md").read_text()
     with zipfile.ZipFile(tmp_path / "report.zip") as bundle:
@@ -90,6 +90,8 @@ def test_report_exports_valid_files(nmnist_runs, tmp_path, capsys):
     assert sha in expected[0] and "attention asa1" in expected[1] and "T=4" in expected[0]
     for fmt in ("png", "svg", "pdf"):
         assert read_provenance(out / "figures" / f"fig6_vanilla_vs_asa1_L0_t2.{fmt}") == expected
+    svg = (out / "figures" / "fig6_vanilla_vs_asa1_L0_t2.svg").read_text()
+    assert f"run vanilla (vanilla.h5): lif_snn3, attention none, {sha[:8]}" in svg.replace("&amp;", "&")
     with Image.open(out / "figures" / "fig6_vanilla_vs_asa1_L0_t2.png") as img:
         assert [round(d) for d in img.info["dpi"]] == [150, 150]
     for name in ("table1", "table3", "table4", "pattern_counts"):

@@ -137,3 +137,19 @@ def test_fig5_pair_puts_the_runs_side_by_side_with_letters():
     assert np.array_equal(z0[0:3, 0:3], a[0]) and np.array_equal(z1[4:7, 4:7], b[3])  # 2 x 2 tiles, gap 1
     assert [t.text for t in fig.layout.annotations] == ["<b>(a)</b> vanilla", "<b>(b)</b> asa1"]
     assert [tr.showscale for tr in fig.data] == [True, False] and fig.layout.yaxis2.scaleanchor == "x2"
+
+
+def test_footer_and_panel_letter():
+    from analysis.export import footer_text, with_footer
+    from analysis.figures import with_letter
+
+    lines = ["run vanilla (vanilla.h5): lif_snn3, attention none; checkpoint v.pt sha256 0123456789abcdef; T=4",
+             "run asa1 (asa1.h5): lif_snn3, attention asa1; checkpoint a.pt sha256 fedcba9876543210; T=4",
+             "rules: ...", "written by snn-redundancy 0.1.0"]
+    text = footer_text(lines)
+    assert text == ("run vanilla (vanilla.h5): lif_snn3, attention none, 01234567 · run asa1 (asa1.h5): lif_snn3, "
+                    "attention asa1, fedcba98 · written by snn-redundancy 0.1.0")
+    fig = make_spike_features_figure(np.zeros((2, 3, 3)))
+    footed = with_footer(fig, text)
+    assert footed.layout.height == fig.layout.height + 22 and footed.layout.annotations[-1].text == text
+    assert with_letter(fig, "a").layout.annotations[-1].text == "<b>(a)</b>"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis.export import figure_bytes, journal_size, table_text
+from analysis.export import figure_bytes, footer_text, journal_size, table_text, with_footer
 from analysis.provenance import describe
 from analysis.report import captions, write_report
 from app import help as H
@@ -22,11 +22,12 @@ MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 SIZES = {"screen": None, "one column (3.3 in)": "column", "two columns (6.9 in)": "page"}
 
 
-def report_zip(a, b, layer: int, t: int, channel: int, settings, dpi: int, size, height_in) -> bytes:
+def report_zip(a, b, layer: int, t: int, channel: int, settings, dpi: int, size, height_in, footer: bool) -> bytes:
     """The whole report (tables, figures in every format, index.md) as zip bytes."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / f"report_{a.name}{'_vs_' + b.name if b else ''}"
-        write_report(folder, a, b, layer, t, settings, dpi=dpi, size=size, height_in=height_in, feature_channel=channel)
+        write_report(folder, a, b, layer, t, settings, dpi=dpi, size=size, height_in=height_in, feature_channel=channel,
+                     footer=footer)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
             for path in sorted(folder.rglob("*")):
@@ -55,13 +56,17 @@ if a is not None:
         height = s2.number_input("height (in; 0 = the figure's aspect)", 0.0, 20.0, 0.0, step=0.5, key="ex_height",
                                  disabled=size is None) or None
         dpi = s3.number_input("PNG resolution (DPI, stored in the file)", 30, 2400, 300, step=50, key="ex_dpi")
+        footer = st.checkbox("print the provenance under every figure (it is in every file's metadata anyway)",
+                             key="ex_footer")
         st.download_button("Download everything (zip: every figure as PNG, SVG and PDF, every table as CSV and LaTeX, "
-                           "index.md)", lambda: report_zip(a, b, layer_index, t, channel, settings, int(dpi), size, height),
+                           "index.md)", lambda: report_zip(a, b, layer_index, t, channel, settings, int(dpi), size, height, footer),
                            f"report_{a.name}{'_vs_' + b.name if b else ''}_L{layer_index}_t{t}.zip", "application/zip",
                            key="ex_zip", on_click="ignore", type="primary")
         st.subheader("Figures")
         fig_name = st.selectbox("figure", list(figs), key="ex_fig")
         figure = journal_size(figs[fig_name], size, height) if size else figs[fig_name]
+        if footer:
+            figure = with_footer(figure, footer_text(provenance))
         st.plotly_chart(figure, key="ex_preview", width="content" if size else "stretch")
         columns = st.columns(3)
         for column, fmt in zip(columns, ("png", "svg", "pdf")):
