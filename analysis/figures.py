@@ -165,18 +165,22 @@ def _animate(fig: go.Figure, first_traces: list) -> None:
 
 
 def make_channel_timesteps_figure(channel_nsfr: np.ndarray, channel: int, title: str | None = None) -> go.Figure:
-    """Fig. 2b / 5b: one channel's spike feature at every timestep. channel_nsfr: [T, H, W]."""
-    T = channel_nsfr.shape[0]
+    """Fig. 2b / 5b: one channel's spike feature at every timestep, channel_nsfr [T, H, W],
+    as one mosaic of square maps (row 0 at the top), up to 10 per row, each labelled t=...
+    (one heatmap instead of T subplots: much lighter for the browser to draw)."""
+    T, H, W = channel_nsfr.shape
     rows, cols = _grid(T, min(T, 10))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"t={t}" for t in range(T)], horizontal_spacing=0.01)
-    for t in range(T):
-        fig.add_trace(go.Heatmap(z=channel_nsfr[t][::-1], zmin=0, zmax=1, colorscale=RATE_SCALE, showscale=t == 0,
-                                 colorbar=dict(title="firing rate")), row=t // cols + 1, col=t % cols + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    _square_cells(fig, T)
-    fig.update_layout(title=title or f"Channel {channel} across timesteps", font=FONT,
-                      height=140 * rows + 90, width=max(500, 110 * cols + 150), margin=dict(l=20, r=20, t=70, b=20))
+    gap = max(1, round(max(H, W) / 6))
+    mosaic = _mosaic(channel_nsfr, list(range(T)), cols, gap)
+    fig = go.Figure(go.Heatmap(z=mosaic, zmin=0, zmax=1, colorscale=RATE_SCALE, hoverongaps=False,
+                               colorbar=dict(title="firing rate"), hovertemplate="rate=%{z:.3f}<extra></extra>"))
+    labels = [dict(x=(t % cols) * (W + gap) + (W - 1) / 2, y=(t // cols) * (H + gap) - 0.5, text=f"t={t}",
+                   showarrow=False, yanchor="bottom", font=dict(size=10)) for t in range(T)]
+    fig.update_xaxes(visible=False, range=[-0.5, mosaic.shape[1] - 0.5])
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_layout(title=title or f"Channel {channel} across timesteps", font=FONT, annotations=labels,
+                      height=140 * rows + 90, width=max(500, 110 * cols + 150), margin=dict(l=20, r=20, t=70, b=20),
+                      plot_bgcolor="white")
     return fig
 
 

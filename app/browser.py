@@ -31,10 +31,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def app_server(env: dict | None = None, start_timeout_s: float = 90):
-    """Run the dashboard on a free local port; yields its base URL."""
+def app_server(env: dict | None = None, start_timeout_s: float = 90, script: str = "app/main.py"):
+    """Run the dashboard (or another Streamlit `script`) on a free local port; yields its base URL."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--browser.gatherUsageStats", "false"],
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},

@@ -1,7 +1,8 @@
 """Time per interaction of the real dashboard, in headless Chromium, on the shipped sample
 runs: from the widget change to the page being idle again (the new view in the URL, no
 script running, no stale element, two animation frames drawn). Prints the median and the
-worst of each interaction, and the first load.
+worst of each interaction, the first load, and the floor: the same change in a
+one-selectbox Streamlit app.
 
     .venv/bin/python -m app.browser_benchmark [--repeats 5]
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from app import browser as B
 
@@ -73,6 +76,34 @@ def interactions():
     ]
 
 
+FLOOR_APP = """import streamlit as st
+value = st.selectbox("run", ["a", "b"], key="run")
+st.query_params["run"] = value
+st.write(f"chosen {value}")
+"""
+
+
+def floor(repeats: int) -> list[float]:
+    """Seconds per selectbox change of a one-widget Streamlit app, measured the same way:
+    the floor of Streamlit and this browser on this machine."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "floor.py"
+        script.write_text(FLOOR_APP)
+        with B.app_server(script=str(script)) as server, B.chromium_page() as page:
+            page.goto(f"{server}/")
+            page.get_by_text("chosen").first.wait_for()
+            B.wait_idle(page)
+            times = []
+            for i in range(max(1, repeats)):
+                name = ["b", "a"][i % 2]
+                click = _pick(page, "run", name)
+                start = time.perf_counter()
+                click()
+                _until(page, f"run={name}")
+                times.append(time.perf_counter() - start)
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m app.browser_benchmark", description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5)
@@ -103,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{what:<36} median {1000 * medians[-1]:7.0f} ms   worst {1000 * worst[-1]:7.0f} ms", flush=True)
         print(f"all interactions: median of medians {1000 * statistics.median(medians):.0f} ms, "
               f"worst {1000 * max(worst):.0f} ms")
+    times = floor(args.repeats)
+    print(f"{'floor: one-selectbox Streamlit app':<36} median {1000 * statistics.median(times):7.0f} ms   "
+          f"worst {1000 * max(times):7.0f} ms")
     return 0
 
 

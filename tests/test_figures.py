@@ -153,3 +153,15 @@ def test_footer_and_panel_letter():
     footed = with_footer(fig, text)
     assert footed.layout.height == fig.layout.height + 22 and footed.layout.annotations[-1].text == text
     assert with_letter(fig, "a").layout.annotations[-1].text == "<b>(a)</b>"
+
+
+def test_channel_over_timesteps_is_one_mosaic_with_a_label_per_step():
+    from analysis.figures import make_channel_timesteps_figure
+
+    rng = np.random.default_rng(5)
+    maps = rng.random((12, 4, 4))
+    fig = make_channel_timesteps_figure(maps, 3)
+    z = np.array(fig.data[0].z, dtype=float)
+    assert len(fig.data) == 1 and z.shape == (2 * 4 + 1, 10 * 4 + 9)  # 10 per row, gap 1
+    assert np.array_equal(z[0:4, 5:9], maps[1]) and np.array_equal(z[5:9, 5:9], maps[11])
+    assert [a.text for a in fig.layout.annotations] == [f"t={t}" for t in range(12)]
