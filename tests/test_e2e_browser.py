@@ -58,6 +58,27 @@ def record_as(page, run_name):
     no_exception(page)
 
 
+def upload(page, index: int, path, shows: str | None = None) -> None:
+    """Set file `path` on the index-th file uploader once the page is idle and wait until
+    `shows` (default: the file name) is visible. A file set while a rerun replaces the
+    uploader is lost by the browser side, so it is set once more if nothing shows in 30 s."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wait_idle(page)
+    box = page.locator('[data-testid="stFileUploader"] input[type="file"]').nth(index)
+    box.wait_for(state="attached")
+    target = page.get_by_text(shows or Path(path).name).first
+    for attempt in range(2):
+        box.set_input_files(str(path))
+        try:
+            target.wait_for(timeout=30_000 if attempt == 0 else 120_000)
+            return
+        except PlaywrightTimeout:
+            if attempt:
+                raise
+            wait_idle(page)
+
+
 def no_exception(page):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
@@ -85,9 +106,7 @@ def test_switch_layer_and_channel(page, server):
 
 def test_upload_record_and_browse(page, server):
     open_page(page, server, "inspect", "Inspect a checkpoint")
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
-        str(REPO / "sample_runs" / "asa1.pt"))
-    page.get_by_text("asa1.pt").first.wait_for()
+    upload(page, 0, REPO / "sample_runs" / "asa1.pt")
     record_as(page, "uploaded")
     page.screenshot(path=str(SHOTS / "inspect_recorded.png"), full_page=True)
     # navigate inside the app (a new URL would start a new session, without this upload)
@@ -107,12 +126,10 @@ def test_upload_events_npz_and_record(page, server, tmp_path):
     open_page(page, server, "inspect", "Inspect a checkpoint")
     page.get_by_text("uploaded recording").click()
     wait_idle(page)
-    uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    page.locator('[data-testid="stFileUploader"]').nth(1).wait_for()  # the data uploader: the choice has landed
     if page.get_by_text("asa1.pt").count() == 0:
-        uploaders.first.set_input_files(str(REPO / "sample_runs" / "asa1.pt"))
-        page.get_by_text("asa1.pt").first.wait_for()
-    uploaders.nth(1).set_input_files(str(tmp_path / "my_events.npz"))
-    page.get_by_text("my_events.npz").first.wait_for()
+        upload(page, 0, REPO / "sample_runs" / "asa1.pt")
+    upload(page, 1, tmp_path / "my_events.npz")
     record_as(page, "from_npz")
 
 
@@ -173,9 +190,7 @@ def test_a_research_session(page, server, tmp_path):
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
     open_page(page, server, "inspect", "Inspect a checkpoint")
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
-        str(REPO / "sample_runs" / "asa1.pt"))
-    page.get_by_text("trained on").first.wait_for()
+    upload(page, 0, REPO / "sample_runs" / "asa1.pt", shows="trained on")
     wait_idle(page)
     no_exception(page)
     shot("01_checkpoint_summary")
@@ -219,9 +234,8 @@ def test_a_research_session(page, server, tmp_path):
     B.go_to(page, "Inspect a checkpoint")
     page.get_by_text("uploaded recording").click()
     wait_idle(page)
-    uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
-    uploaders.nth(1).set_input_files(str(tmp_path / "broken.npz"))
-    page.get_by_text("broken.npz").first.wait_for()
+    page.locator('[data-testid="stFileUploader"]').nth(1).wait_for()
+    upload(page, 1, tmp_path / "broken.npz")
     name = page.locator('[data-testid="stTextInput"]').filter(has_text="name of the new run").locator("input")
     name.fill("one_upload")
     name.press("Enter")
@@ -229,8 +243,7 @@ def test_a_research_session(page, server, tmp_path):
     page.get_by_role("button", name="Record").click()
     page.locator('[data-testid="stAlertContentError"]').first.wait_for()
     shot("07_bad_upload")
-    uploaders.nth(1).set_input_files(str(tmp_path / "good.npz"))
-    page.get_by_text("good.npz").first.wait_for()
+    upload(page, 1, tmp_path / "good.npz")
     wait_idle(page)
     page.get_by_role("button", name="Record").click()
     page.get_by_text("recorded one_upload.h5").wait_for()
