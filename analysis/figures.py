@@ -74,8 +74,8 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     H, W = features.shape[1:]
     gap = max(1, round(max(H, W) / 6))
     mosaic = _mosaic(features, channels, cols, gap)
-    owner = _mosaic(np.arange(features.shape[0], dtype=float)[:, None, None] * np.ones((1, H, W)), channels, cols, gap)
-    owner = np.where(np.isnan(owner), -1, owner).astype(int)
+    ids = np.broadcast_to(np.arange(features.shape[0], dtype=float)[:, None, None], features.shape)
+    owner = np.nan_to_num(_mosaic(ids, channels, cols, gap), nan=-1).astype(int)
     centres = [((i % cols) * (W + gap) + (W - 1) / 2, (i // cols) * (H + gap) + (H - 1) / 2)
                for i in range(len(channels))]
 
