@@ -62,13 +62,15 @@ def boundary_segments(mask: np.ndarray) -> list[tuple[tuple[float, float], tuple
 def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None = None,
                                channels: list[int] | None = None, title: str = "Spike features",
                                columns: int | None = None, selected: int | None = None,
-                               foreground: np.ndarray | None = None, over_time: np.ndarray | None = None) -> go.Figure:
+                               foreground: np.ndarray | None = None, over_time: np.ndarray | None = None,
+                               t: int = 0) -> go.Figure:
     """Fig. 2a / 5a: the spike features [C, H, W] (N-SFR, 0..1) of many channels at one
     timestep, as one mosaic of square maps (row 0 of each map at the top) separated by gaps,
     each labelled with its channel and pattern. One marker per tile (trace "tiles",
     customdata = channel) makes a tile clickable; `selected` is framed. foreground [H, W]
     (bool): its outline is drawn on every tile (trace "foreground"). over_time [T, C, H, W]:
-    one animation frame per timestep with play / pause buttons and a timestep slider."""
+    one animation frame per timestep with play / pause buttons and a timestep slider that
+    starts at `t` (the timestep of `features`)."""
     channels = list(range(features.shape[0])) if channels is None else list(channels)
     rows, cols = _grid(len(channels), columns)
     H, W = features.shape[1:]
@@ -114,7 +116,7 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     fig.update_layout(title=title, font=FONT, height=max(260, tile * rows + 110), width=max(400, tile * cols + 160),
                       margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white", clickmode="event+select")
     if over_time is not None:
-        _animate(fig, [heat(_mosaic(over_time[t], channels, cols, gap)) for t in range(len(over_time))])
+        _animate(fig, [heat(_mosaic(step, channels, cols, gap)) for step in over_time], active=t)
     return fig
 
 
@@ -149,13 +151,13 @@ def with_letter(fig: go.Figure, letter: str) -> go.Figure:
     return fig
 
 
-def _animate(fig: go.Figure, first_traces: list) -> None:
-    """Frames that replace trace 0 by first_traces[t], with play / pause and a slider."""
+def _animate(fig: go.Figure, first_traces: list, active: int = 0) -> None:
+    """Frames that replace trace 0 by first_traces[t], with play / pause and a slider at `active`."""
     T = len(first_traces)
     fig.frames = [go.Frame(data=[tr], traces=[0], name=str(t)) for t, tr in enumerate(first_traces)]
     steps = [dict(method="animate", label=str(t), args=[[str(t)], dict(mode="immediate", frame=dict(duration=0))])
              for t in range(T)]
-    fig.update_layout(sliders=[dict(steps=steps, currentvalue=dict(prefix="t="), pad=dict(t=30))],
+    fig.update_layout(sliders=[dict(steps=steps, active=active, currentvalue=dict(prefix="t="), pad=dict(t=30))],
                       updatemenus=[dict(type="buttons", direction="left", showactive=False, x=1.0, y=1.12,
                                         xanchor="right", yanchor="bottom", buttons=[
                           dict(label="play", method="animate",

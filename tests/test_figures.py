@@ -54,6 +54,7 @@ def test_play_through_timesteps_has_one_frame_per_timestep():
         assert np.array_equal(np.array(frame.data[0].z, dtype=float), over_time[t, 1])
         assert list(frame.traces) == [0]
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["play", "pause"]
+    assert make_spike_features_figure(over_time[2], channels=[1], over_time=over_time, t=2).layout.sliders[0].active == 2
     frames = np.zeros((4, 2, 5, 5))
     frames[2, 0, 1, 1] = 3
     fig = make_input_frames_figure(frames)

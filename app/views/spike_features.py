@@ -43,7 +43,7 @@ if run is not None:
             fig = make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(), shown,
                                              f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=channel,
                                              foreground=R.cached_foreground(run, layer_index, settings) if outline else None,
-                                             over_time=layer.nsfr if play else None)
+                                             over_time=layer.nsfr if play else None, t=t)
         else:
             st.info(H.HELP["fc"])
             fig = make_channel_strip_figure(layer.nsfr[t].reshape(C), shown, f"{run.name}: {layer.info.name} at t={t}",
