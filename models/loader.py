@@ -49,6 +49,8 @@ def load_model_file(path: str | Path, authors: AuthorsOptions = AuthorsOptions()
         mode = asa_mask_mode(model)
         info = {"arch": model.ARCH, "arch_args": model.arch_args, "checkpoint": path.name,
                 "checkpoint_sha256": digest, "checkpoint_kind": "project", "asa_mask_mode": mode}
+        if isinstance(meta.get("training"), dict):  # seed, epochs ...: replicates of one condition differ here
+            info["training"] = meta["training"]
         attention = model.arch_args.get("attention", "none")
         message = (f"project checkpoint: {model.ARCH}, attention {attention}"
                    + (f", ASA masks per {mode}" if mode else ""))

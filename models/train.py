@@ -68,11 +68,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (the paper's rectangular surrogate dies at 1e-3)")
     p.add_argument("--loss", choices=["mse", "ce"], default="mse", help="MSE on one-hot (paper) or cross-entropy")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="training seed: initial weights and batch order")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                   help="train one replicate per seed, OUT_seedK.pt each (one after another; one process per GPU "
+                        "when there are several); they share the data split (--data-seed)")
+    p.add_argument("--data-seed", type=int, default=None,
+                   help="seed of the train/test split and of synthetic data (default: --seed, or the first of --seeds)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1 ...")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
+
+
+def data_seed(args) -> int:
+    """The seed of the data split and synthetic data: --data-seed, else --seed."""
+    return args.seed if getattr(args, "data_seed", None) is None else args.data_seed
 
 
 def frame_settings(args) -> tuple[FrameSettings, bool]:
@@ -96,10 +106,11 @@ def load_data(args, frames: FrameSettings, windows: bool = False) -> tuple[Datas
     recordings are split (per class, seeded), and windows of one recording stay on one side."""
     if args.data == "synthetic":
         syn = SyntheticSettings()
-        train = synthetic_frames(args.synthetic_per_class, args.seed, frames, syn)
-        test = synthetic_frames(max(4, args.synthetic_per_class // 4), args.seed + 1, frames, syn)
+        seed = data_seed(args)
+        train = synthetic_frames(args.synthetic_per_class, seed, frames, syn)
+        test = synthetic_frames(max(4, args.synthetic_per_class // 4), seed + 1, frames, syn)
         info = {"source": "synthetic", "generator": {"size": syn.size, "duration_ms": syn.duration_ms,
-                "noise_hz": syn.noise_hz, "seed_train": args.seed, "seed_test": args.seed + 1}}
+                "noise_hz": syn.noise_hz, "seed_train": seed, "seed_test": seed + 1}}
         return train, test, train.classes, info
     sensor = tuple(args.sensor_size) if args.sensor_size else None
     root = Path(args.data)
@@ -116,7 +127,7 @@ def load_data(args, frames: FrameSettings, windows: bool = False) -> tuple[Datas
         if not files.labelled:
             raise EventFileError(f"{root}: event files without class sub-folders have no labels; training needs "
                                  "one sub-folder per class")
-        train_files, test_files = split_by_recording(files, args.test_fraction, args.seed)
+        train_files, test_files = split_by_recording(files, args.test_fraction, data_seed(args))
         train = EventFolderDataset(root, frames, None, sensor, max_per_class=args.max_per_class, recordings=train_files, **cut)
         test = EventFolderDataset(root, frames, None, sensor, recordings=test_files, **cut)
         held_out = files.relative(test_files)
@@ -253,7 +264,8 @@ def train(args) -> dict:
         "frames": {"T": frames.T, "dt_ms": frames.dt_ms, "size": list(sample_shape[2:]), "binary": frames.binary,
                    "windows": data_info.get("windows")},
         "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "loss": args.loss,
-                     "seed": args.seed, "device": str(device), "optimizer": "adam+cosine"},
+                     "seed": args.seed, "data_seed": data_seed(args), "device": str(device),
+                     "optimizer": "adam+cosine"},
         "metrics": metrics,
     }
     save_checkpoint(args.out, model.cpu(), meta)
@@ -262,8 +274,60 @@ def train(args) -> dict:
     return metrics
 
 
+def replicate_args(args) -> list[argparse.Namespace]:
+    """One set of arguments per --seeds entry: OUT_seedK.pt, the same data seed for all."""
+    if len(set(args.seeds)) != len(args.seeds):
+        raise ValueError(f"--seeds must differ, got {args.seeds}")
+    shared = args.seeds[0] if args.data_seed is None else args.data_seed
+    return [argparse.Namespace(**{**vars(args), "seed": seed, "seeds": None, "data_seed": shared,
+                                  "out": args.out.with_name(f"{args.out.stem}_seed{seed}{args.out.suffix or '.pt'}")})
+            for seed in args.seeds]
+
+
+def _train_on(job: tuple[argparse.Namespace, str]) -> dict:
+    args, device = job
+    args.device = device
+    return train(args)
+
+
+def train_replicates(args) -> list[dict]:
+    """Train every replicate of --seeds: one after another, or one process per GPU when
+    CUDA has several (each replicate on its own device, as many at a time as GPUs)."""
+    jobs = replicate_args(args)
+    for job in jobs:
+        check_output(job.out)
+    device = resolve_device(args.device)
+    gpus = torch.cuda.device_count() if device.type == "cuda" and args.device in ("auto", "cuda") else 0
+    if gpus > 1:
+        import multiprocessing as mp  # noqa: PLC0415
+        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+        with ProcessPoolExecutor(gpus, mp_context=mp.get_context("spawn")) as pool:
+            return list(pool.map(_train_on, [(job, f"cuda:{i % gpus}") for i, job in enumerate(jobs)]))
+    results = []
+    for job in jobs:
+        print(f"replicate seed {job.seed} -> {job.out}", file=sys.stderr)
+        results.append(train(job))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.seeds:
+        try:
+            results = train_replicates(args)
+        except KeyboardInterrupt:
+            print("interrupted: the replicates finished so far are written", file=sys.stderr)
+            return 130
+        except (EventFileError, ModelShapeError, ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        accs = np.array([m["test_accuracy"] for m in results])
+        for job, m in zip(replicate_args(args), results):
+            print(f"seed {job.seed}: test accuracy {m['test_accuracy']:.4f}  NASFR {m['nasfr']:.4f} -> {job.out}")
+        print(f"{len(accs)} replicates: test accuracy {accs.mean():.4f} ± {accs.std(ddof=1) if len(accs) > 1 else 0:.4f} "
+              "(mean ± sd)")
+        return 0
     try:
         metrics = train(args)
     except KeyboardInterrupt:
