@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.loader import AnalysisError
+from analysis.energy import EnergyCosts, energy_pj
+from analysis.loader import AnalysisError, Run
 from recorder.reader import open_recording
 
 
@@ -43,4 +44,31 @@ def raw_sample(path: str | Path, raw_position: int, layer: int) -> dict[str, np.
                 out[kind] = rec.raw(layer, kind, one)[0]
             except KeyError as exc:
                 raise AnalysisError(str(exc).strip("'\"")) from None
+    return out
+
+
+def per_sample_measures(run: Run, energy: pd.DataFrame | None = None,
+                        costs: EnergyCosts = EnergyCosts()) -> dict[str, np.ndarray]:
+    """What each recorded sample contributed, for paired intervals: correct [N] (0/1, NaN
+    unlabelled), spikes [N, L] per spiking layer, layer_rate [N, L] (spikes per neuron and
+    timestep), nasfr [N] (their mean over samples is the run's NASFR) and energy_uj [N].
+
+    A sample's energy: the model's MACs (the same for every sample) plus, per spiking layer,
+    its spikes times that layer's ACs per spike over the whole run (energy: the run's
+    energy_table, from analysis.tables). The per-sample values average exactly to the
+    run's energy; within a layer every spike is given the layer's mean fan-out."""
+    with open_recording(run.path) as rec:
+        labels, predictions = rec.labels()[: run.n_samples], rec.predictions()[: run.n_samples]
+        counts = rec.sample_spike_counts()[: run.n_samples].astype(np.float64)  # [N, L, T]
+    spikes = counts.sum(axis=2)
+    neurons = np.array([layer.info.neurons for layer in run.layers], np.float64)
+    out = {"correct": np.where(labels >= 0, (labels == predictions).astype(np.float64), np.nan), "spikes": spikes,
+           "layer_rate": spikes / (neurons * run.T), "nasfr": spikes.sum(axis=1) / (neurons.sum() * run.T)}
+    if energy is not None:
+        names = [layer.info.name for layer in run.layers]
+        mean_spikes = spikes.mean(axis=0)
+        acs_per_spike = np.array([energy.loc[energy["input"] == name, "acs"].sum() / mean_spikes[i]
+                                  if mean_spikes[i] > 0 else 0.0 for i, name in enumerate(names)])
+        macs = float(energy["macs"].sum())
+        out["energy_uj"] = energy_pj(macs, spikes @ acs_per_spike, costs) / 1e6
     return out

@@ -134,36 +134,45 @@ def _structure(arch: str, arch_args: str):
 
 
 def energy_table(run: Run, settings: AnalysisSettings = AnalysisSettings(), structure=None) -> pd.DataFrame:
+    """Per synaptic layer and attention module: MACs and ACs per sample and energy (pJ)
+    of a recording (see energy_from_counts). structure: what model_structure(run)
+    returned, when the caller has it already."""
+    counts = {l.info.name: l.stats["spike_count"] for l in run.layers}
+    return energy_from_counts(structure or model_structure(run), counts, run.n_samples, run.T, settings.costs)
+
+
+def energy_from_counts(structure, spike_counts: dict[str, np.ndarray], n_samples: int, T: int,
+                       costs: EnergyCosts = EnergyCosts()) -> pd.DataFrame:
     """Per synaptic layer and attention module: MACs and ACs per sample and energy (pJ).
-    ACs of a layer fed directly by a recorded spiking layer come from its spike counts
-    times the fan-out of each position; a layer reading spikes through pooling is
-    estimated as firing rate x dense operations (marked 'estimate'). structure: what
-    model_structure(run) returned, when the caller has it already."""
-    layers, attention, _ = structure or model_structure(run)
-    by_name = {l.info.name: l for l in run.layers}
+    spike_counts: per spiking layer (module path), its spikes summed over n_samples
+    samples [T, C, H, W] (or [T, F]). ACs of a layer fed directly by a spiking layer come
+    from its spike counts times the fan-out of each position; a layer reading spikes
+    through pooling is estimated as firing rate x dense operations (marked 'estimate')."""
+    layers, attention, _ = structure
     rows = []
     for syn in layers:
         macs = acs = 0.0
         method = "dense MACs (real-valued input)"
         if syn.source is None:
-            macs = float(syn.dense_ops * run.T)
-        elif syn.source not in by_name:
+            macs = float(syn.dense_ops * T)
+        elif syn.source not in spike_counts:
             raise AnalysisError(f"layer {syn.name} reads {syn.source}, which the recording does not hold; record every layer")
         else:
-            src = by_name[syn.source]
+            count = spike_counts[syn.source]
             if syn.direct and syn.kind == "conv":
                 fan = conv_fanout(syn.in_shape[1:], syn.out_shape[1:], syn.kernel, syn.stride, syn.padding,
                                   syn.out_channels // syn.groups)
-                acs, method = synaptic_acs(src.stats["spike_count"], fan, run.n_samples), "spikes x fan-out"
+                acs, method = synaptic_acs(count, fan, n_samples), "spikes x fan-out"
             elif syn.direct:
-                acs, method = synaptic_acs(src.stats["spike_count"], syn.out_channels, run.n_samples), "spikes x fan-out"
+                acs, method = synaptic_acs(count, syn.out_channels, n_samples), "spikes x fan-out"
             else:
-                acs, method = float(src.nsfr.mean() * syn.dense_ops * run.T), "estimate: rate x dense ops"
+                rate = float(np.asarray(count, np.float64).sum() / (n_samples * np.prod(np.shape(count))))
+                acs, method = rate * syn.dense_ops * T, "estimate: rate x dense ops"
         rows.append({"module": syn.name, "kind": syn.kind, "input": syn.source or "input frames", "macs": macs,
-                     "acs": acs, "energy_pj": energy_pj(macs, acs, settings.costs), "method": method})
+                     "acs": acs, "energy_pj": energy_pj(macs, acs, costs), "method": method})
     for cost in attention:
         rows.append({"module": cost.name, "kind": "attention", "input": "-", "macs": float(cost.macs), "acs": 0.0,
-                     "energy_pj": energy_pj(cost.macs, 0.0, settings.costs), "method": f"FlopCounter, +{cost.params} params"})
+                     "energy_pj": energy_pj(cost.macs, 0.0, costs), "method": f"FlopCounter, +{cost.params} params"})
     return pd.DataFrame(rows)
 
 

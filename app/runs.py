@@ -98,19 +98,50 @@ def cached_report(a: Run, b: Run | None, layer: int, t: int, settings: AnalysisS
                    layer, t, settings, (a.name, b.name if b else None), feature_channel)
 
 
-@st.cache_data(max_entries=16)
-def _table1(keys: tuple[tuple[str, float, str], ...], settings: AnalysisSettings):
+def _named(keys: tuple[tuple[str, float, str], ...]) -> list[Run]:
+    """Runs from (path, mtime, name) keys, each under its name."""
     runs = []
     for path, mtime, name in keys:
         run = _load(path, mtime)
         run.name = name
         runs.append(run)
-    return table1(runs, settings)
+    return runs
+
+
+@st.cache_data(max_entries=16)
+def _table1(keys: tuple[tuple[str, float, str], ...], settings: AnalysisSettings):
+    return table1(_named(keys), settings)
 
 
 def cached_table1(runs: list[Run], settings: AnalysisSettings):
     """Table 1 of any number of runs (the first is the reference), cached by paths and mtimes."""
     return _table1(tuple((str(r.path), _mtime(r.path), r.name) for r in runs), settings)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _paired(a: tuple[str, float, str], b: tuple[str, float, str], settings: AnalysisSettings):
+    from analysis.comparison import paired_comparison
+
+    return paired_comparison(*_named((a, b)), settings)
+
+
+def cached_paired(a: Run, b: Run, settings: AnalysisSettings):
+    """analysis.comparison.paired_comparison(a, b), cached by paths and mtimes."""
+    return _paired((str(a.path), _mtime(a.path), a.name), (str(b.path), _mtime(b.path), b.name), settings)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _replicates(keys: tuple[tuple[str, float, str], ...], settings: AnalysisSettings):
+    from analysis.comparison import group_runs, replicate_table
+
+    groups = group_runs(_named(keys))
+    return replicate_table(groups, settings) if any(len(g) > 1 for g in groups.values()) else None
+
+
+def cached_replicates(runs: list[Run], settings: AnalysisSettings):
+    """The replicate table of the runs grouped by condition (None when no group has two
+    runs), cached by paths and mtimes."""
+    return _replicates(tuple((str(r.path), _mtime(r.path), r.name) for r in runs), settings)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

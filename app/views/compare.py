@@ -41,9 +41,22 @@ if a is not None:
                                                     run_names=[r.name for r in kept],
                                                     more=[firing_rate_matrix(r) for r in kept[1:]]),
                             key="cmp_rates")
+            replicates = R.cached_replicates(kept, settings)
+            if replicates is not None:
+                st.subheader("Replicates: mean ± sd per condition")
+                st.caption("Runs of one architecture and data form a group (e.g. seeds); changes against the first "
+                           "group with a 95% Welch t interval over the group's runs. " + H.HELP["interval"])
+                st.dataframe(replicates[[c for c in replicates.columns if not c.endswith((" mean", " sd"))]],
+                             hide_index=True)
             for other in kept[1:]:
                 t1, t3, t4 = R.cached_compare_tables(kept[0], other, settings)
                 st.subheader(f"{other.name} against {kept[0].name}")
+                paired = R.cached_paired(kept[0], other, settings)
+                st.caption("Changes with 95% paired bootstrap intervals over the same samples (accuracy in percentage "
+                           "points, with McNemar's exact p; the others relative). " + H.HELP["interval"])
+                st.dataframe(paired[["measure", "first", "second", "cell", "p_value"]].rename(
+                    columns={"first": kept[0].name, "second": other.name, "cell": "change [95% interval]",
+                             "p_value": "McNemar p"}), hide_index=True)
                 st.caption("Spike patterns (over all timesteps), PTD and variance per layer (the project's pattern table)")
                 st.dataframe(t3, hide_index=True)
                 st.caption("Table 4: quantization error")
