@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -399,4 +400,40 @@ def make_sample_spikes_figure(spikes: np.ndarray, correct: np.ndarray, labelled:
                                      hovertemplate="sample %{customdata}: %{y} spikes<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="recorded sample", yaxis_title="spikes (all layers and timesteps)",
                       font=FONT, height=380, width=700)
+    return fig
+
+
+ORDER_COLORS = {"noise": "#d62728", "rate": "#1f77b4", "rate-low": "#9467bd", "ptd": "#ff7f0e", "random": "#7f7f7f"}
+
+
+def make_sweep_figure(curve: pd.DataFrame, title: str | None = "Accuracy as channels are silenced") -> go.Figure:
+    """A silencing sweep (analysis.ablation.sweep): accuracy against the share of spikes
+    removed, one line per order with its accuracy interval as error bars; random orders as
+    their mean with a band from the lowest to the highest draw."""
+    fig = go.Figure()
+    for order, part in curve.groupby("order", sort=False):
+        color = ORDER_COLORS.get(str(order), "#2ca02c")
+        if (part["draw"] >= 0).any():  # random draws
+            by_k = part.groupby("k").agg(removed=("spikes_removed", "mean"), acc=("accuracy", "mean"),
+                                         lo=("accuracy", "min"), hi=("accuracy", "max"), draws=("draw", "nunique"))
+            x = 100 * by_k["removed"].to_numpy()
+            fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([by_k["hi"], by_k["lo"][::-1]]),
+                                     fill="toself", fillcolor="rgba(127,127,127,0.2)", line=dict(width=0),
+                                     hoverinfo="skip", showlegend=False))
+            fig.add_trace(go.Scatter(x=x, y=by_k["acc"], mode="lines+markers", line=dict(color=color, dash="dash"),
+                                     name=f"{order} (mean of {int(by_k['draws'].max())} draws, band: min-max)",
+                                     customdata=by_k.index.to_numpy(),
+                                     hovertemplate="k=%{customdata}: %{x:.1f}% spikes removed, accuracy %{y:.3f}"
+                                                   "<extra></extra>"))
+            continue
+        acc = part["accuracy"].to_numpy()
+        fig.add_trace(go.Scatter(
+            x=100 * part["spikes_removed"], y=acc, mode="lines+markers", name=str(order), line=dict(color=color),
+            error_y=dict(type="data", symmetric=False, array=part["accuracy_change_high"] - part["accuracy_change"],
+                         arrayminus=part["accuracy_change"] - part["accuracy_change_low"], thickness=1, width=3),
+            customdata=part["k"], hovertemplate="k=%{customdata}: %{x:.1f}% spikes removed, accuracy %{y:.3f}"
+                                                "<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="spikes removed (%)", yaxis_title="accuracy", font=FONT, height=420,
+                      width=700, legend=dict(orientation="h", y=-0.25))
+    fig.update_xaxes(range=[-2, 102])
     return fig

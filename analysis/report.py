@@ -13,6 +13,8 @@ import numpy as np
 from tqdm import tqdm
 
 from analysis import figures as F
+from analysis.ablation import free_spikes, load_results, results_dir
+from analysis.comparison import paired_comparison
 from analysis.export import ExportError, footer_text, journal_size, with_footer, write_figures, write_tables
 from analysis.features import NULL, PatternRule
 from analysis.ghosts import GhostRule
@@ -28,6 +30,8 @@ CAPTIONS = {
     "table3": "Attention modules: extra parameters, change in MACs against the first run, accuracy, NASFR and energy "
               "per sample (cf. Table 3 of Yao et al.)",
     "table4": "Quantization error per spiking layer and of the model, and its relative change (cf. Table 4 of Yao et al.)",
+    "intervals": "Changes from the first run to the second on the same samples: accuracy (percentage points, McNemar's "
+                 "exact p), NASFR, energy and firing per layer (relative), with 95% paired bootstrap intervals",
     "pattern_counts": "Noise, normal and null channels (patterns over all timesteps), median PTD and mean variance per "
                       "layer of two runs",
 }
@@ -115,6 +119,15 @@ def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings
         figs[f"fig6_{'_vs_'.join(r.name for r in runs)}_{where}_t{t}"] = F.make_fig6_figure(
             [row for row in rows if row], [r.name for r, row in zip(runs, rows) if row],
             f"MPD and spike features of {run.layer(layer_key).info.name} at t={t}", fig6_per_row)
+    if other:
+        tables["intervals"] = paired_comparison(run, other, settings).drop(columns=["low", "high"])
+    for r in runs:
+        for name, (table, _) in load_results(results_dir(r.path)).items():
+            tables[f"ablation_{r.name}_{name}"] = table
+            if "order" in table.columns:
+                tables[f"free_{r.name}_{name}"] = free_spikes(table)
+                figs[f"sweep_{r.name}_{name}"] = F.make_sweep_figure(table, f"{r.name}: accuracy as channels are "
+                                                                            "silenced")
     return tables, figs
 
 
@@ -126,7 +139,11 @@ def captions(tables: dict) -> dict[str, str]:
         out[name] = CAPTIONS.get(name) or {
             "layers": f"Per spiking layer of run {rest}: firing, patterns, PTD, variance, QE and ghosts",
             "channels": f"Per channel of {rest}: firing rate, pattern, PTD and variance",
-            "energy": f"Operations and energy per synaptic layer and attention module of run {rest}"}.get(kind, name)
+            "energy": f"Operations and energy per synaptic layer and attention module of run {rest}",
+            "ablation": f"Silencing experiment {rest} (python -m analysis ablate): accuracy, spikes, NASFR and energy "
+                        "against the unsilenced model, with 95% paired bootstrap intervals",
+            "free": f"Spikes removed by sweep {rest} before the accuracy change's interval lies wholly below 0"
+            }.get(kind, name)
     return out
 
 
@@ -195,8 +212,13 @@ def _size(text: str | None) -> str | float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m analysis", description="Reports of recordings.")
-    sub = p.add_subparsers(dest="command", required=True)
+    """`python -m analysis ...` (every subcommand: see analysis.cli)."""
+    from analysis.cli import main as cli_main  # noqa: PLC0415  (cli imports this module)
+
+    return cli_main(argv)
+
+
+def add_parser(sub) -> None:
     r = sub.add_parser("report", help="write every table and Fig. 2/5/6 into a folder")
     r.add_argument("run", type=Path)
     r.add_argument("--compare", type=Path, help="a second recording of the same data (e.g. the ASA model)")
@@ -217,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--height", type=float, help="figure height in inches with --size (default: the figure's aspect)")
     r.add_argument("--footer", action="store_true", help="print a provenance line under every figure")
     r.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
+
+
+def run(args) -> int:
     settings = AnalysisSettings(PatternRule(), GhostRule(args.ghost_method, args.ghost_threshold))
     layer = int(args.layer) if args.layer.isdigit() else args.layer
     try:

@@ -18,6 +18,7 @@ pages = st.navigation([
     st.Page("views/ghosts.py", title="Ghost features"),
     st.Page("views/samples.py", title="Samples"),
     st.Page("views/compare.py", title="Compare"),
+    st.Page("views/ablation.py", title="Silence channels"),
     st.Page("views/inspect.py", title="Inspect a checkpoint"),
     st.Page("views/export.py", title="Export"),
 ])

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app" / "main.py")
 FIXTURE = REPO / "tests" / "data" / "recording_v1.h5"
 PAGES = ["views/overview.py", "views/spike_features.py", "views/membrane.py", "views/ghosts.py", "views/compare.py",
-         "views/inspect.py", "views/export.py"]
+         "views/ablation.py", "views/inspect.py", "views/export.py"]
 
 
 def app(page: str, **session) -> AppTest:
@@ -77,9 +77,15 @@ def test_membrane_and_ghost_widgets():
 def test_compare_tables():
     at = app("views/compare.py")
     no_errors(at)
-    assert len(at.dataframe) == 4  # Table 1, Table 3 (the paper's), then asa1's pattern counts and Table 4
-    t1, t3 = at.dataframe[0].value, at.dataframe[1].value
+    # Table 1, Table 3 (the paper's), then asa1's paired intervals, pattern counts and Table 4
+    assert len(at.dataframe) == 5
+    t1, t3, paired = at.dataframe[0].value, at.dataframe[1].value, at.dataframe[2].value
     assert list(t3["run"]) == list(t1["run"]) == ["vanilla", "asa1"]
+    acc = paired.set_index("measure").loc["accuracy"]
+    assert acc["vanilla"] == pytest.approx(t1["accuracy"][0]) and acc["asa1"] == pytest.approx(t1["accuracy"][1])
+    assert acc["change [95% interval]"].endswith("]") and 0 <= acc["McNemar p"] <= 1
+    nasfr = paired.set_index("measure").loc["NASFR"]
+    assert nasfr["asa1"] == pytest.approx(t1["nasfr"][1])
     assert list(t3["extra parameters"]) == list(t1["attention_parameters"])
     assert t3["Δ MACs per sample"].tolist() == (t1["macs"] - t1["macs"][0]).tolist()
 
@@ -303,7 +309,7 @@ def test_runs_on_other_data_are_refused_for_comparison():
     at.multiselect(key="runs_many").set_value(["asa1", "fixture"]).run()
     assert not at.exception
     assert any("fixture left out" in e.value and "cannot compare" in e.value for e in at.error)
-    assert len(at.dataframe) == 4  # Tables 1 and 3 of vanilla and asa1, then asa1's pattern counts and Table 4
+    assert len(at.dataframe) == 5  # Tables 1 and 3 of vanilla and asa1, asa1's intervals, pattern counts, Table 4
     table1 = at.dataframe[0].value
     assert list(table1["run"]) == ["vanilla", "asa1"]
     at = app("views/membrane.py", session_runs={"fixture": FIXTURE})
@@ -351,3 +357,30 @@ def test_samples_page_shows_a_raster_and_a_u_trace():
     specs = [json.loads(c.proto.spec) for c in charts]
     assert specs[2]["layout"]["title"]["text"].startswith("Spike raster of blocks.0.lif")
     assert any(t.get("name") == "spike" for t in specs[3]["data"])
+
+
+def test_silence_channels_page_runs_an_experiment_and_shows_it(tmp_path):
+    """The page re-runs the run's checkpoint (found beside the recording) with the noise
+    channels silenced and keeps the result beside the recording."""
+    import shutil
+
+    for suffix in (".h5", ".pt"):
+        shutil.copy(REPO / "sample_runs" / f"vanilla{suffix}", tmp_path / f"vanilla{suffix}")
+    at = app("views/ablation.py", session_runs={"mine": tmp_path / "vanilla.h5"})
+    at.selectbox(key="run_a").set_value("mine").run()
+    no_errors(at)
+    at.multiselect(key="abl_select").set_value(["noise", "rate top K"])
+    at.number_input(key="abl_draws").set_value(2)
+    at.multiselect(key="abl_orders").set_value(["rate"])
+    at.number_input(key="abl_step").set_value(40)
+    at.text_input(key="abl_name").set_value("t")
+    at.button[0].click().run()
+    no_errors(at)
+    assert sorted(p.name for p in (tmp_path / "vanilla.ablations").iterdir()) == ["t.csv", "t.json", "t_sweep.csv",
+                                                                                 "t_sweep.json"]
+    assert [s.value for s in at.subheader][:2] == ["t", "t_sweep"]
+    selections = at.dataframe[0].value
+    assert list(selections["selection"]) == ["none", "noise", "noise random", "rate top 8", "rate top 8 random"]
+    assert selections["channels"].tolist()[3] == 8
+    sweep = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [tr["name"] for tr in sweep["data"]] == ["rate"]
