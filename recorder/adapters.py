@@ -43,16 +43,30 @@ class NeuronAdapter:
     dynamics(module) -> dict or None: for IF/LIF neurons whose U the statistics kernel can
     replay from the input and the spikes alone (kind 'if' or 'lif', tau, decay_input,
     v_reset, v_threshold), so that the neuron need not store its voltages (recorder.kernels).
+
+    Layers whose framework exposes U itself (recorder.frameworks) set observe instead of
+    charge: snapshot(module, args) is taken before each call, and observe(module, args,
+    snapshot, output) returns u, s and x of that call as [T, N, ...] tensors (T = 1 for a
+    single-step call). spikes_of / with_spikes read and replace the spikes in the layer's
+    output (a tuple in snnTorch); channel_dim(module) is the channel axis of that output and
+    time_major(module, spikes) turns its spikes into [T, N, ...] (recorder.silence).
     """
 
     name: str
     matches: Callable[[nn.Module], bool]
-    charge: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+    charge: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None
     params: Callable[[nn.Module], dict]
     state_attr: str = "v"
     prepare: Callable[[nn.Module], object] = lambda m: None
     restore: Callable[[nn.Module, object], None] = lambda m, token: None
     dynamics: Callable[[nn.Module], dict | None] = lambda m: None
+    observe: Callable[[nn.Module, tuple, object, object], dict] | None = None
+    snapshot: Callable[[nn.Module, tuple], object] = lambda m, args: None
+    spikes_of: Callable[[object], torch.Tensor] = lambda output: output
+    with_spikes: Callable[[object, torch.Tensor], object] = lambda output, spikes: spikes
+    channel_dim: Callable[[nn.Module], int] = lambda m: 2 if getattr(m, "step_mode", "s") == "m" else 1
+    time_major: Callable[[nn.Module, torch.Tensor], torch.Tensor] = \
+        lambda m, s: s if getattr(m, "step_mode", "s") == "m" else s.unsqueeze(0)
 
 
 def lif_charge(x: torch.Tensor, v: torch.Tensor, tau: float, decay_input: bool, v_reset: float | None) -> torch.Tensor:
@@ -135,7 +149,13 @@ def _sj_restore(module: BaseNode, token: object) -> None:
 SPIKINGJELLY = NeuronAdapter("spikingjelly", _sj_matches, _sj_charge, _sj_params,
                              prepare=_sj_prepare, restore=_sj_restore, dynamics=_sj_dynamics)
 
-_REGISTRY: list[NeuronAdapter] = [SPIKINGJELLY]
+def _registry() -> list[NeuronAdapter]:
+    from recorder.frameworks import SINABS, SNNTORCH  # noqa: PLC0415  (they import this module)
+
+    return [SPIKINGJELLY, SNNTORCH, SINABS]
+
+
+_REGISTRY: list[NeuronAdapter] = []
 
 
 def register_adapter(adapter: NeuronAdapter) -> None:
@@ -144,6 +164,8 @@ def register_adapter(adapter: NeuronAdapter) -> None:
 
 
 def adapter_for(module: nn.Module) -> NeuronAdapter | None:
+    if not any(a.name == "spikingjelly" for a in _REGISTRY):
+        _REGISTRY.extend(_registry())  # built-ins after anything registered before the first lookup
     return next((a for a in _REGISTRY if a.matches(module)), None)
 
 

@@ -43,6 +43,10 @@ class Capture:
         self._tokens: list = []
 
     def __enter__(self) -> "Capture":
+        framework = [name for name, _, adapter in self.layers if adapter.observe is not None]
+        if framework and self.keep_h:
+            raise RecorderError(f"raw H (after reset) is not available for layers {framework[:3]} of other frameworks; "
+                                "record without --raw-h")
         try:
             for name, module, adapter in self.layers:
                 self._tokens.append((module, adapter, adapter.prepare(module)))
@@ -66,6 +70,9 @@ class Capture:
 
     def _pre(self, name: str, adapter: NeuronAdapter):
         def hook(module, args):
+            if adapter.observe is not None:  # the framework exposes U itself
+                self._pending[name] = (args, adapter.snapshot(module, args), None)
+                return
             x = args[0].detach()
             multi = getattr(module, "step_mode", "s") == "m"
             dynamics = adapter.dynamics(module) if x.device.type == "cpu" and x.dtype in REPLAYABLE else None
@@ -84,6 +91,10 @@ class Capture:
     def _post(self, name: str, adapter: NeuronAdapter):
         def hook(module, args, output):
             x, v_before, dynamics = self._pending.pop(name)
+            if adapter.observe is not None:
+                seen = adapter.observe(module, x, v_before, output)
+                self._store(name, {"u": seen["u"], "s": seen["s"], **({"x": seen["x"]} if self.keep_x else {})})
+                return
             s = output.detach()
             if dynamics is not None:  # U, H come later, from recorder.kernels.replay_sums
                 self._store(name, {"x": x, "s": s, "v0": v_before, "dynamics": dynamics})

@@ -75,8 +75,8 @@ def _merge(recs, out: Path, overwrite: bool) -> Path:
     writer.create(overwrite)
     try:
         metas = [LayerMeta(l.index, l.name, l.class_name,
-                           {"v_threshold": l.v_threshold, "v_reset": l.v_reset, "tau": l.tau, "beta": l.beta,
-                            "decay_input": l.decay_input}, l.shape) for l in first.layers]
+                           {**(l.neuron or {}), "v_threshold": l.v_threshold, "v_reset": l.v_reset, "tau": l.tau,
+                            "beta": l.beta, "decay_input": l.decay_input}, l.shape, l.adapter) for l in first.layers]
         writer.start(metas, first.input_event_sum().shape)
         offset = 0
         for _, _, r in shards:

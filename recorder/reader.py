@@ -5,6 +5,7 @@ cover the samples recorded up to the file's last checkpoint."""
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ class LayerInfo:
     decay_input: bool
     shape: tuple[int, int, int]
     hist_edges: np.ndarray
+    adapter: str = ""
+    neuron: dict | None = None
 
     @property
     def neurons(self) -> int:
@@ -178,7 +181,9 @@ class Recording:
             v_reset = float(a[S.L_VRESET])
             out.append(LayerInfo(int(a[S.L_INDEX]), str(a[S.L_NAME]), str(a[S.L_CLASS]), float(a[S.L_VTH]),
                                  None if math.isnan(v_reset) else v_reset, float(a[S.L_TAU]), float(a[S.L_BETA]),
-                                 bool(a[S.L_DECAY]), tuple(int(v) for v in a[S.L_SHAPE]), np.asarray(a[S.L_EDGES])))
+                                 bool(a[S.L_DECAY]), tuple(int(v) for v in a[S.L_SHAPE]), np.asarray(a[S.L_EDGES]),
+                                 str(a.get(S.L_ADAPTER, "")),
+                                 json.loads(str(a[S.L_NEURON])) if S.L_NEURON in a else None))
         return out
 
     def layer(self, key: int | str) -> LayerInfo:

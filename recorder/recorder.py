@@ -216,7 +216,8 @@ class Recorder:
         if not self.layers:
             by_name = {n: (m, a) for n, m, a in self.neurons}
             self.layers = [LayerMeta(i, name, type(by_name[name][0]).__name__, by_name[name][1].params(by_name[name][0]),
-                                     tuple(tr["s"].shape[2:])) for i, (name, tr) in enumerate(zip(names, ordered))]
+                                     tuple(tr["s"].shape[2:]), by_name[name][1].name)
+                           for i, (name, tr) in enumerate(zip(names, ordered))]
         if self.writer is not None and not self.writer.started:
             self.writer.start(self.layers, input_shape)
         if self.writer is not None:

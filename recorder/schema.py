@@ -15,7 +15,8 @@ histogram bins + 2 for under- and overflow, K = raw samples):
 /input/event_sum [T, P, H, W]    sum over samples of the input frames (complete files)
 /input/active_count [T, P, H, W] samples with at least one event at the pixel
 /layers/<NN>/              attrs: name (module path), index, class_name, v_threshold,
-                                  v_reset, tau, beta, decay_input, shape (C, H, W), hist_edges
+                                  v_reset, tau, beta, decay_input, shape (C, H, W), hist_edges;
+                                  optional: adapter, neuron (JSON: all the neuron's parameters)
   stats/spike_count [T, C, H, W]  spikes summed over samples (complete files)
   stats/hist        [T, C, B]     MPD histogram of U over samples and (h, w)
   stats/u_count     [T, C]        finite U values counted
@@ -123,6 +124,10 @@ def input_dims(ndim: int) -> tuple[str, ...]:
 L_NAME, L_INDEX, L_CLASS, L_VTH, L_VRESET, L_TAU, L_BETA, L_DECAY, L_SHAPE, L_EDGES = (
     "name", "index", "class_name", "v_threshold", "v_reset", "tau", "beta", "decay_input", "shape", "hist_edges")
 LAYER_ATTRS = (L_NAME, L_INDEX, L_CLASS, L_VTH, L_VRESET, L_TAU, L_BETA, L_DECAY, L_SHAPE, L_EDGES)
+# optional layer attributes (files since tool 0.1.0 with framework adapters): the adapter that
+# recorded the layer ("spikingjelly", "snntorch", "sinabs", ...) and every neuron parameter it
+# reported (JSON), e.g. alpha, reset mechanism, dt of a NIR import
+L_ADAPTER, L_NEURON = "adapter", "neuron"
 # v_reset is stored as NaN for a soft reset (subtract V_th), as SpikingJelly's v_reset=None
 
 

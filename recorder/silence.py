@@ -35,12 +35,11 @@ class Silence:
         self.channels = {name: sorted({int(c) for c in chans}) for name, chans in channels.items()}
         self._masks: dict[str, torch.Tensor] = {}
         self._calls: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
-        self._multi: dict[str, bool] = {}
         self._handles: list = []
 
     def __enter__(self) -> "Silence":
-        for name, module, _ in self.neurons:
-            self._handles.append(module.register_forward_hook(self._hook(name)))
+        for name, module, adapter in self.neurons:
+            self._handles.append(module.register_forward_hook(self._hook(name, adapter)))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -61,20 +60,20 @@ class Silence:
             self._masks[name] = mask
         return mask
 
-    def _hook(self, name: str):
+    def _hook(self, name: str, adapter):
         def hook(module, args, output):
-            multi = getattr(module, "step_mode", "s") == "m"
-            dim = 2 if multi else 1
-            if output.dim() <= dim:
-                raise RecorderError(f"layer {name}: output of shape {tuple(output.shape)} has no channel dimension {dim}")
-            mask = self._mask(name, output.shape[dim], output)
+            spikes = adapter.spikes_of(output)
+            dim = adapter.channel_dim(module)
+            if spikes.dim() <= dim:
+                raise RecorderError(f"layer {name}: output of shape {tuple(spikes.shape)} has no channel dimension {dim}")
+            mask = self._mask(name, spikes.shape[dim], spikes)
             if mask is not None:
-                output = output * mask.view(-1, *([1] * (output.dim() - dim - 1)))
+                spikes = spikes * mask.view(-1, *([1] * (spikes.dim() - dim - 1)))
+                output = adapter.with_spikes(output, spikes)
             with torch.no_grad():
-                spikes = output.detach()
-                per_sample = spikes.flatten(dim).sum(dim).sum(0) if multi else spikes.flatten(1).sum(1)
-                summed = spikes.sum(1) if multi else spikes.sum(0, keepdim=True)
-            self._multi[name] = multi
+                steps = adapter.time_major(module, spikes.detach())  # [T, N, ...] (T = 1 for a single-step call)
+                per_sample = steps.flatten(2).sum(2).sum(0)
+                summed = steps.sum(1)
             self._calls.setdefault(name, []).append((per_sample.double().cpu(), summed.double().cpu()))
             return output if mask is not None else None
         return hook

@@ -80,6 +80,7 @@ class LayerMeta:
     class_name: str
     params: dict
     shape: tuple[int, int, int]
+    adapter: str = ""
 
 
 @dataclass(frozen=True)
@@ -397,6 +398,9 @@ class RecordingWriter:
                                  S.L_TAU: meta.params["tau"], S.L_BETA: meta.params["beta"],
                                  S.L_DECAY: meta.params["decay_input"], S.L_SHAPE: list(meta.shape),
                                  S.L_EDGES: self.spec.edges(meta.params["v_threshold"])})
+                if meta.adapter:
+                    lg.attrs[S.L_ADAPTER] = meta.adapter
+                    lg.attrs[S.L_NEURON] = json.dumps(meta.params, default=str)
                 if k:
                     self._raw_group(lg.create_group(S.RAW), meta, kinds, dcpl)
             if k:
@@ -593,8 +597,11 @@ class RecordingWriter:
             params = {"v_threshold": float(lg.attrs[S.L_VTH]), "v_reset": None if math.isnan(v_reset) else v_reset,
                       "tau": float(lg.attrs[S.L_TAU]), "beta": float(lg.attrs[S.L_BETA]),
                       "decay_input": bool(lg.attrs[S.L_DECAY])}
+            if S.L_NEURON in lg.attrs:
+                params = {**json.loads(str(lg.attrs[S.L_NEURON])), **params}
             self.layers.append(LayerMeta(int(lg.attrs[S.L_INDEX]), str(lg.attrs[S.L_NAME]), str(lg.attrs[S.L_CLASS]),
-                                         params, tuple(int(v) for v in lg.attrs[S.L_SHAPE])))
+                                         params, tuple(int(v) for v in lg.attrs[S.L_SHAPE]),
+                                         str(lg.attrs.get(S.L_ADAPTER, ""))))
         self.stats = [LayerStats(self.T, m.shape, m.params["v_threshold"], self.spec) for m in self.layers]
         if self.slot < 0:
             return  # interrupted before the first checkpoint: everything starts again at zero
