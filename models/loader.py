@@ -32,13 +32,15 @@ class LoadedModel:
 
 
 def load_model_file(path: str | Path, authors: AuthorsOptions = AuthorsOptions(),
-                    mask_mode: str | None = None) -> LoadedModel:
+                    mask_mode: str | None = None, nir_dt: float = 1e-4) -> LoadedModel:
     """Load `path` (weights_only). mask_mode sets how ASA modules take their top-k masks
     ("sample" or "batch"); None keeps the default: "sample" for project checkpoints (how
     they were trained), authors.mask_mode ("batch", their code) for authors' files."""
     if mask_mode is not None and mask_mode not in MASK_MODES:
         raise CheckpointError(f"unknown ASA mask mode '{mask_mode}'; choose one of {', '.join(MASK_MODES)}")
     path = Path(path)
+    if path.suffix.lower() == ".nir":
+        return _load_nir(path, authors, nir_dt)
     payload = load_file(path)
     digest = file_sha256(path)
     if is_project_checkpoint(payload):
@@ -60,3 +62,20 @@ def load_model_file(path: str | Path, authors: AuthorsOptions = AuthorsOptions()
     info = {"arch": model.ARCH, "arch_args": model.arch_args, "checkpoint": path.name, "checkpoint_sha256": digest,
             "checkpoint_kind": "authors", "authors": found.as_dict(), "asa_mask_mode": found.mask_mode}
     return LoadedModel(model, "authors", info, {"T": found.T}, {}, found.message())
+
+
+def _load_nir(path: Path, options: AuthorsOptions, dt: float) -> LoadedModel:
+    """A NIR graph (models.nir_io): T from options.T, the input size from the graph or options."""
+    from models.nir_io import NIRError, load_nir  # noqa: PLC0415
+
+    try:
+        model = load_nir(path, options.T, dt, options.input_size)
+    except NIRError as exc:
+        raise CheckpointError(str(exc)) from None
+    kinds = [kind for _, kind in model.nodes]
+    info = {"arch": model.ARCH, "arch_args": model.arch_args, "checkpoint": path.name,
+            "checkpoint_sha256": model.arch_args["sha256"], "checkpoint_kind": "nir",
+            "nir": {"nodes": [f"{name}:{kind}" for name, kind in model.nodes], "dt_s": dt}}
+    message = (f"NIR graph: {len(kinds) - 2} nodes ({', '.join(kinds[1:-1])}), T={model.arch_args['T']}, "
+               f"dt={dt:g} s")
+    return LoadedModel(model, "nir", info, {"T": model.arch_args["T"]}, {}, message)

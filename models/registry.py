@@ -12,10 +12,11 @@ import torch
 from events.limits import LIMITS, LimitError, check_limit
 from models.base import ZooModel
 from models.lif_snn import LIFSNN3
+from models.nir_io import NIRNet
 from models.plif_snn import PLIFSNN5
 from models.sew_resnet import SEWResNet18
 
-ARCHS: dict[str, type[ZooModel]] = {cls.ARCH: cls for cls in (LIFSNN3, PLIFSNN5, SEWResNet18)}
+ARCHS: dict[str, type[ZooModel]] = {cls.ARCH: cls for cls in (LIFSNN3, PLIFSNN5, SEWResNet18, NIRNet)}
 SIZE_ARGS = ("T", "num_classes", "in_channels", "input_size", "widths", "hidden", "channels", "pool_kernels",
              "reduction")
 

@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="folder data set, or 'synthetic'")
     p.add_argument("--out", required=True, type=Path, help="checkpoint path (.pt); metrics go to the same path with .json")
-    p.add_argument("--arch", default="lif_snn3", choices=list(ARCHS))
+    p.add_argument("--arch", default="lif_snn3", choices=[a for a in ARCHS if a != "nir"])
     p.add_argument("--attention", default="none", choices=list(KINDS))
     p.add_argument("--reduction", type=int, default=1, help="ASA-1 temporal reduction r")
     p.add_argument("--T", type=int, default=10, help="timesteps (frames per sample)")

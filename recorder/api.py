@@ -73,6 +73,7 @@ class RecordSettings:
     overwrite: bool = False
     resume: bool = False
     checkpoint_seconds: float = 60.0
+    nir_dt: float = 1e-4
     progress_bar: bool = False
     extra_model_info: dict = field(default_factory=dict)
 
@@ -92,6 +93,7 @@ class RecordSettings:
             (self.raw_per_class is not None and self.raw_per_class < 1, f"--raw-per-class must be at least 1, got {self.raw_per_class}"),
             (self.raw_fraction is not None and not 0 < self.raw_fraction <= 1, f"--raw-fraction must be in (0, 1], got {self.raw_fraction}"),
             (not self.checkpoint_seconds >= 0, f"--checkpoint-seconds must be >= 0, got {self.checkpoint_seconds}"),
+            (not self.nir_dt > 0, f"--nir-dt must be > 0 seconds, got {self.nir_dt}"),
             (self.synthetic_per_class < 1, f"--synthetic-per-class must be at least 1, got {self.synthetic_per_class}"),
             (self.sensor_size is not None and min(self.sensor_size) < 1, f"--sensor-size W H must be positive, got {self.sensor_size}"),
             (self.size is not None and (not 1 <= len(self.size) <= 2 or min(self.size) < 1),
@@ -135,7 +137,7 @@ def load_model(settings: RecordSettings) -> LoadedModel:
     hw = _hw(settings.size)
     authors = AuthorsOptions(T=settings.T, num_classes=settings.classes,
                              input_size=hw if hw is None or hw[0] != hw[1] else hw[0])
-    return load_model_file(settings.checkpoint, authors, settings.asa_mask)
+    return load_model_file(settings.checkpoint, authors, settings.asa_mask, nir_dt=settings.nir_dt)
 
 
 def frame_settings(settings: RecordSettings, model: ZooModel, defaults: dict) -> FrameSettings:

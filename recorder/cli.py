@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("record", help="run a checkpoint on data and record every spiking layer")
     r.add_argument("--checkpoint", required=True, type=Path,
-                   help="project checkpoint, or an authors' file (BICLab/ASA-SNN arch A, B, C or D)")
+                   help="project checkpoint, an authors' file (BICLab/ASA-SNN arch A, B, C or D), or a NIR graph "
+                        "(.nir; give --T)")
+    r.add_argument("--nir-dt", type=float, default=1e-4, metavar="SECONDS",
+                   help="a .nir graph's time step: its time constants are discretised with it (default 1e-4 s)")
     r.add_argument("--data", required=True, help="folder data set, or 'synthetic'")
     r.add_argument("--out", required=True, type=Path)
     r.add_argument("--split", default="test",

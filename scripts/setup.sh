@@ -54,7 +54,7 @@ pip_install() {
 files="requirements.txt requirements-nodeps.txt"
 stamp=.venv/.setup-stamp
 if [ "$with_test" = 1 ]; then
-  files="$files requirements-test.txt"
+  files="$files requirements-test.txt requirements-test-nodeps.txt"
   stamp=.venv/.setup-stamp-test
 fi
 want=$(cat $files scripts/setup.sh | sha256sum | cut -d' ' -f1)
@@ -65,7 +65,10 @@ fi
 echo "setup: installing dependencies into .venv (first run takes a few minutes)"
 pip_install -r requirements.txt
 pip_install --no-deps -r requirements-nodeps.txt
-if [ "$with_test" = 1 ]; then pip_install -r requirements-test.txt; fi
+if [ "$with_test" = 1 ]; then
+  pip_install -r requirements-test.txt
+  pip_install --no-deps -r requirements-test-nodeps.txt
+fi
 .venv/bin/python -c "import torch, torchvision, spikingjelly.activation_based.model.sew_resnet, h5py, aedat" \
   || { echo "setup: the installed packages do not import; delete .venv and run again" >&2; exit 1; }
 echo "$want" > "$stamp"

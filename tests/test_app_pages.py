@@ -384,3 +384,24 @@ def test_silence_channels_page_runs_an_experiment_and_shows_it(tmp_path):
     assert selections["channels"].tolist()[3] == 8
     sweep = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [tr["name"] for tr in sweep["data"]] == ["rate"]
+
+
+def test_inspect_takes_a_nir_graph_and_records_it(tmp_path, monkeypatch):
+    from models.loader import load_model_file
+    from models.nir_io import export_nir
+
+    export_nir(load_model_file(REPO / "sample_runs" / "vanilla.pt").model, tmp_path / "vanilla.nir")
+    monkeypatch.setenv("SNNR_SERVER_ROOTS", str(tmp_path))
+    at = app("views/inspect.py")
+    at.text_input(key="ckpt_path").set_value(str(tmp_path / "vanilla.nir")).run()
+    assert any("does not fix the number of timesteps; give --T" in e.value for e in at.error)
+    at.number_input(key="ckpt_T").set_value(10).run()
+    no_errors(at)
+    assert at.info[0].value.startswith("NIR graph: 13 nodes (Conv2d, LIF, ")
+    facts = at.table[0].value
+    assert facts.loc["architecture", "value"] == "nir" and "blocks_0_lif:LIF" in facts.loc["NIR nodes", "value"]
+    at.number_input(key="max_samples").set_value(10)
+    at.text_input(key="run_name").set_value("from_nir")
+    at.button(key="record_button").click().run()
+    no_errors(at)
+    assert "recorded from_nir.h5" in at.success[0].value

@@ -15,19 +15,23 @@ from events.readers import SUFFIXES
 from recorder.api import RecordSettings, load_model, record
 
 st.title("Inspect a checkpoint")
-st.write("Upload a checkpoint written by `python -m models.train`, or a file of the authors' code "
-         "(BICLab/ASA-SNN, arch A, B, C or D, saved by their training as it is: no renaming). Files load with "
+st.write("Upload a checkpoint written by `python -m models.train`, a file of the authors' code "
+         "(BICLab/ASA-SNN, arch A, B, C or D, saved by their training as it is: no renaming), or a NIR graph "
+         "(`.nir`, from snnTorch, Sinabs, SpikingJelly, ...: give T below). Files load with "
          "`torch.load(weights_only=True)`: pickled code is refused, never run.")
-upload = st.file_uploader("checkpoint (.pt, .pth)", type=["pt", "pth", "tar"], key="ckpt_upload")
+upload = st.file_uploader("checkpoint (.pt, .pth) or NIR graph (.nir)", type=["pt", "pth", "tar", "nir"],
+                          key="ckpt_upload")
 server_path = st.text_input("... or the path of a checkpoint on the server", key="ckpt_path",
                             help="inside the allowed folders: " + ", ".join(str(r) for r in allowed_roots()),
                             disabled=not server_paths_enabled())
 
-with st.expander("What an authors' file does not say", expanded=False):
+with st.expander("What an authors' file or a NIR graph does not say", expanded=False):
     c1, c2, c3 = st.columns(3)
-    T = c1.number_input("T (files without ASA; 0 = from the weights)", 0, 500, 0, key="ckpt_T")
+    T = c1.number_input("T (NIR graphs, authors' files without ASA; 0 = from the weights)", 0, 500, 0, key="ckpt_T")
     classes = c2.number_input("classes (0 = from the weights)", 0, 1000, 0, key="ckpt_classes")
     dt_ms = c3.number_input("frame length dt in ms (0 = the checkpoint's, else 30)", 0.0, 10000.0, 0.0, key="ckpt_dt")
+    nir_dt = c1.number_input("NIR time step in seconds (what its time constants are divided by)", 1e-9, 1e6, 1e-4,
+                             format="%g", key="ckpt_nir_dt")
 c1, c2 = st.columns(2)
 mask = c1.radio("ASA masks", ["default", "batch", "sample"], horizontal=True, key="ckpt_mask",
                 help="batch: the authors' code, where a channel or timestep is kept for every sample when it is "
@@ -61,7 +65,7 @@ def checkpoint_path() -> Path | None:
 def base_settings(ckpt: Path) -> RecordSettings:
     return RecordSettings(checkpoint=ckpt, data="synthetic", out=session_dir() / "pending.h5",
                           T=int(T) or None, classes=int(classes) or None,
-                          asa_mask=None if mask == "default" else mask, batch_size=int(batch_size))
+                          asa_mask=None if mask == "default" else mask, batch_size=int(batch_size), nir_dt=float(nir_dt))
 
 
 def checkpoint_summary(loaded) -> "pd.DataFrame":
@@ -80,6 +84,8 @@ def checkpoint_summary(loaded) -> "pd.DataFrame":
             ("trained on", data.get("source", "not stated")),
             ("class names", ", ".join(map(str, data.get("classes") or [])) or "not stated"),
             ("test accuracy", metrics.get("test_accuracy")), ("NASFR", metrics.get("nasfr"))]
+    if info.get("nir"):
+        rows += [("NIR nodes", ", ".join(info["nir"]["nodes"])), ("NIR time step (s)", info["nir"]["dt_s"])]
     return pd.DataFrame([(k, "-" if v is None else str(v)) for k, v in rows], columns=["", "value"])
 
 
@@ -178,7 +184,7 @@ if st.button("Record", type="primary", key="record_button"):
                               "existing run' or choose another name")
         options = {"out": session_dir() / f"{sanitize(name)}.h5", "overwrite": True,
                    "max_samples": int(max_samples), "raw_per_class": 1}
-        if dt_ms > 0 or loaded.kind == "authors":
+        if dt_ms > 0 or loaded.kind in ("authors", "nir"):
             options["dt_ms"] = float(dt_ms) if dt_ms > 0 else 30.0
         if source == SOURCES[0]:
             options.update(data="synthetic", synthetic_per_class=20, synthetic_seed=1000)
