@@ -24,7 +24,8 @@ from torch.utils.data import DataLoader
 
 from analysis.features import NOISE
 from analysis.firing import relative_change
-from analysis.intervals import IntervalSettings, bootstrap, mcnemar_exact, mean_difference, relative_change_of_means
+from analysis.intervals import (IntervalSettings, accuracy_difference, bootstrap, mcnemar_exact,
+                                relative_change_of_means)
 from analysis.loader import AnalysisError, Run
 from analysis.tables import (AnalysisSettings, channel_ptd, energy_from_counts, ghosts, layer_patterns,
                              model_structure)
@@ -194,7 +195,7 @@ class Experiment:
         ev = self.evaluate(silenced) if any(silenced.values()) else self.baseline
         base, iv = self.baseline, self.intervals
         boot = dict(level=iv.level, n_resamples=iv.n_resamples, seed=iv.seed)
-        acc = bootstrap(mean_difference, base.correct, ev.correct, **boot)
+        acc = accuracy_difference(base.correct, ev.correct, iv.level)
         total_base, total = base.spikes.sum(axis=1), ev.spikes.sum(axis=1)
         removed = bootstrap(lambda a, b, axis=-1: -relative_change_of_means(a, b, axis), total_base, total, **boot)
         energy_base, energy = self.per_sample_energy_uj(base), self.per_sample_energy_uj(ev)
@@ -377,8 +378,9 @@ def provenance(exp: Experiment, **what) -> dict:
                       "noise_ratio": s.pattern.noise_ratio, "ghost_method": s.ghost.method,
                       "ghost_threshold": s.ghost.threshold},
             "intervals": {"level": iv.level, "resamples": iv.n_resamples, "seed": iv.seed,
-                          "method": "paired bootstrap over samples (BCa; percentile where BCa is undefined); "
-                                    "McNemar exact for accuracy"},
+                          "method": "accuracy: exact interval on the discordant pairs and McNemar's exact test; "
+                                    "spikes and energy: paired bootstrap over samples (BCa; percentile where BCa "
+                                    "is undefined)"},
             **what}
 
 

@@ -140,10 +140,11 @@ def ablate(args) -> int:
             written.append(A.save_results(curve, info, folder, f"{args.name}_sweep"))
             free = A.free_spikes(curve)
             print("\nspikes removed at no accuracy loss the interval can show (per order; random: each draw):")
-            print(free.to_string(index=False, formatters={"spikes_removed": "{:.1%}".format,
-                                                          "accuracy_change": "{:+.1%}".format}))
-    print(f"\nunsilenced: accuracy {exp.baseline.correct.mean():.4f}; intervals: {intervals.level:.0%} paired bootstrap "
-          f"over {run.n_samples} samples; McNemar exact for accuracy")
+            print(free.to_string(index=False, formatters={"spikes_removed": lambda v: f"{v + 0.0:.1%}",
+                                                          "accuracy_change": lambda v: f"{v + 0.0:+.1%}"}))
+    print(f"\nunsilenced: accuracy {exp.baseline.correct.mean():.4f}; {intervals.level:.0%} intervals over the "
+          f"{run.n_samples} samples: accuracy exact on the discordant pairs (as McNemar's test), spikes and energy "
+          "paired bootstrap")
     print("results: " + ", ".join(str(p) for p in written))
     return 0
 
@@ -212,8 +213,9 @@ def compare(args) -> int:
         print(table[["comparison", "measure", "first", "second", "cell", "p_value"]].to_string(
             index=False, formatters={"first": "{:.4g}".format, "second": "{:.4g}".format,
                                      "p_value": lambda v: "-" if v != v else f"{v:.3g}"}))
-        print(f"\ncells: change [{intervals.level:.0%} interval]; {table['interval'].iloc[0]}; accuracy in percentage "
-              "points with McNemar's exact p")
+        methods = "; ".join(f"{m}: {i}" for m, i in table.drop_duplicates("kind").set_index("measure")["interval"].items())
+        print(f"\ncells: change [interval]; accuracy in percentage points with McNemar's exact p, the rest relative; "
+              f"{methods}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)

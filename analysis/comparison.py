@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from analysis.intervals import (LEVEL, Interval, IntervalSettings, bootstrap, mcnemar_exact, mean_difference,
+from analysis.intervals import (LEVEL, Interval, IntervalSettings, accuracy_difference, bootstrap, mcnemar_exact,
                                 mean_sd, relative_change_of_means, welch_difference)
 from analysis.loader import AnalysisError, Run, check_same_data
 from analysis.samples import per_sample_measures
@@ -29,7 +29,8 @@ def paired_comparison(a: Run, b: Run, settings: AnalysisSettings = AnalysisSetti
                       intervals: IntervalSettings = IntervalSettings()) -> pd.DataFrame:
     """Changes from run a to run b on the same samples, one row per measure: accuracy
     (difference, percentage points, with McNemar's exact p), NASFR, energy per sample and
-    each layer's firing rate (relative changes). Intervals: paired bootstrap over samples."""
+    each layer's firing rate (relative changes). Intervals: accuracy exact on the discordant pairs,
+    the rest paired bootstrap over samples."""
     check_same_data(a, b)
     if [l.info.name for l in a.layers] != [l.info.name for l in b.layers]:
         raise AnalysisError(f"{a.name} and {b.name} have different spiking layers; compare runs of one architecture")
@@ -41,7 +42,7 @@ def paired_comparison(a: Run, b: Run, settings: AnalysisSettings = AnalysisSetti
     if labelled.any():
         ca, cb = ma["correct"][labelled], mb["correct"][labelled]
         test = mcnemar_exact(ca.astype(bool), cb.astype(bool))
-        rows.append(_row("accuracy", ca.mean(), cb.mean(), bootstrap(mean_difference, ca, cb, **boot), True,
+        rows.append(_row("accuracy", ca.mean(), cb.mean(), accuracy_difference(ca, cb, intervals.level), True,
                          test.p_value, "difference"))
     for key, name in (("nasfr", "NASFR"), ("energy_uj", "energy per sample (µJ)")):
         rows.append(_row(name, ma[key].mean(), mb[key].mean(),

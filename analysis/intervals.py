@@ -112,6 +112,22 @@ def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemar:
     return McNemar(only_a, only_b, p)
 
 
+def accuracy_difference(correct_a: np.ndarray, correct_b: np.ndarray, level: float = LEVEL) -> Interval:
+    """Change in accuracy from a to b on the same samples, with the exact interval that goes
+    with McNemar's test: given the n discordant pairs, the share q of them that b gets right
+    has a Clopper-Pearson interval, and the change is n (2q - 1) / N. (A bootstrap interval is
+    too narrow when few pairs differ: 0 vs 3 discordant pairs is McNemar p = 0.25.)"""
+    a, b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
+    test = mcnemar_exact(a, b)
+    n, total = test.only_a + test.only_b, len(a)
+    estimate = (test.only_b - test.only_a) / total if total else math.nan
+    method = "exact (Clopper-Pearson on the discordant pairs, as McNemar's test)"
+    if n == 0:
+        return Interval(estimate, 0.0, 0.0, level, method + " (no discordant pair)")
+    ci = stats.binomtest(test.only_b, n, 0.5).proportion_ci(confidence_level=level, method="exact")
+    return Interval(estimate, n * (2 * ci.low - 1) / total, n * (2 * ci.high - 1) / total, level, method)
+
+
 def welch_difference(a: np.ndarray, b: np.ndarray, level: float = LEVEL, relative: bool = False) -> Interval:
     """Welch's t interval for mean(b) - mean(a) over replicates (e.g. seeds); relative: the
     same divided by mean(a) (a's mean taken as fixed)."""

@@ -31,7 +31,8 @@ CAPTIONS = {
               "per sample (cf. Table 3 of Yao et al.)",
     "table4": "Quantization error per spiking layer and of the model, and its relative change (cf. Table 4 of Yao et al.)",
     "intervals": "Changes from the first run to the second on the same samples: accuracy (percentage points, McNemar's "
-                 "exact p), NASFR, energy and firing per layer (relative), with 95% paired bootstrap intervals",
+                 "exact p and the exact interval of its discordant pairs), NASFR, energy and firing per layer "
+                 "(relative, 95% paired bootstrap intervals)",
     "pattern_counts": "Noise, normal and null channels (patterns over all timesteps), median PTD and mean variance per "
                       "layer of two runs",
 }
@@ -141,7 +142,8 @@ def captions(tables: dict) -> dict[str, str]:
             "channels": f"Per channel of {rest}: firing rate, pattern, PTD and variance",
             "energy": f"Operations and energy per synaptic layer and attention module of run {rest}",
             "ablation": f"Silencing experiment {rest} (python -m analysis ablate): accuracy, spikes, NASFR and energy "
-                        "against the unsilenced model, with 95% paired bootstrap intervals",
+                        "against the unsilenced model, with 95% intervals (accuracy exact, as McNemar's test; the "
+                        "rest paired bootstrap)",
             "free": f"Spikes removed by sweep {rest} before the accuracy change's interval lies wholly below 0"
             }.get(kind, name)
     return out

@@ -35,17 +35,19 @@ HELP = {
                   "SVG: a <metadata> element; CSV and LaTeX: comment lines on top (pandas.read_csv(..., comment='#')).",
     "ablation": "If channels are redundant, silencing them should cost little: the run's checkpoint is re-run on "
                 "the run's own samples with the chosen channels' output spikes set to 0 (a hook; the model is not "
-                "edited). The unsilenced re-run must reproduce the recording exactly. Changes carry 95% paired "
-                "bootstrap intervals over samples; random controls silence as many channels per layer.",
+                "edited). The unsilenced re-run must reproduce the recording exactly. Changes carry 95% intervals "
+                "over the samples (accuracy: exact, as McNemar's test; spikes and energy: paired bootstrap); random "
+                "controls silence as many channels per layer.",
     "ablation_select": "noise: the noise channels (patterns over all timesteps, the rules in the sidebar); ghosts: "
                        "all but the busiest channel of each ghost group at T // 2; rate / PTD top K: the K channels "
                        "with the most spikes per sample / the MPD peak closest to V_th.",
     "ablation_sweep": "Silence channels in this order, a step at a time, and draw accuracy against the share of "
                       "spikes removed: noise (noise channels first), rate (most spikes first), rate-low (fewest "
                       "first), ptd (peak closest to V_th first), random (random orders, the baseline).",
-    "interval": "Paired: both runs on the same samples, resampled together (scipy.stats.bootstrap, BCa, 9999 "
-                "resamples); accuracy adds McNemar's exact test. Replicates: Welch's t interval over the runs of "
-                "each group (e.g. seeds).",
+    "interval": "Paired, both runs on the same samples: accuracy with the exact interval of McNemar's discordant "
+                "pairs (Clopper-Pearson) and McNemar's exact p; NASFR, energy and firing with a bootstrap that "
+                "resamples samples together (scipy.stats.bootstrap, BCa, 9999 resamples). Replicates: Welch's t "
+                "interval over the runs of each group (e.g. seeds).",
 }
 
 COLUMNS = {  # table column -> readable name with unit

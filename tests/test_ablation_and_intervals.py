@@ -17,7 +17,8 @@ from torch import nn
 from analysis import ablation as A
 from analysis.cli import main as analysis_main
 from analysis.comparison import group_runs, paired_comparison, replicate_table
-from analysis.intervals import Interval, bootstrap, mcnemar_exact, mean_difference, welch_difference
+from analysis.intervals import (Interval, accuracy_difference, bootstrap, mcnemar_exact, mean_difference,
+                                welch_difference)
 from analysis.loader import AnalysisError, load_run
 from analysis.samples import per_sample_measures
 from analysis.tables import energy_table, table1
@@ -71,6 +72,21 @@ def test_mcnemar_exact_on_a_hand_made_table():
     assert (got.only_a, got.only_b) == (2, 10)
     # P(X <= 2) for X ~ Binomial(12, 1/2) is (1 + 12 + 66) / 4096; two-sided doubles it
     assert got.p_value == pytest.approx(2 * 79 / 4096, rel=1e-12)
+
+
+def test_accuracy_interval_is_the_exact_one_of_mcnemars_discordant_pairs():
+    # 100 samples; b gets 3 right that a got wrong, and nothing the other way
+    a = np.array([1] * 70 + [0] * 30, bool)
+    b = a.copy()
+    b[70:73] = True
+    got = accuracy_difference(a, b)
+    # Clopper-Pearson for 3 of 3: lower bound (0.025)^(1/3), upper 1; change = 3 (2q - 1) / 100
+    q_low = 0.025 ** (1 / 3)
+    assert got.estimate == pytest.approx(0.03)
+    assert (got.low, got.high) == (pytest.approx(3 * (2 * q_low - 1) / 100), pytest.approx(0.03))
+    assert got.low < 0 < got.high and mcnemar_exact(a, b).p_value == pytest.approx(0.25)  # both: not significant
+    boot = bootstrap(mean_difference, a.astype(float), b.astype(float), n_resamples=2000)
+    assert boot.low > 0  # the bootstrap would call it significant: why accuracy uses the exact interval
 
 
 def test_welch_interval_equals_scipys_welch_t_test():

@@ -59,8 +59,9 @@ def show_results(folder) -> None:
             st.dataframe(free.rename(columns={"spikes_removed": "spikes removed", "accuracy_change": "accuracy change"}),
                          hide_index=True)
         else:
-            st.caption(f"changes against the unsilenced model [{level:.0%} paired bootstrap interval over samples]; "
-                       "McNemar's exact test for accuracy; random controls silence as many channels per layer")
+            st.caption(f"changes against the unsilenced model [{level:.0%} interval over the samples: accuracy exact, "
+                       "as McNemar's test; spikes and energy paired bootstrap]; random controls silence as many "
+                       "channels per layer")
             st.dataframe(selection_cells(table), hide_index=True)
         with st.expander("provenance and every row"):
             st.code(json.dumps(info, indent=1, default=str), language="json")

@@ -52,8 +52,8 @@ if a is not None:
                 t1, t3, t4 = R.cached_compare_tables(kept[0], other, settings)
                 st.subheader(f"{other.name} against {kept[0].name}")
                 paired = R.cached_paired(kept[0], other, settings)
-                st.caption("Changes with 95% paired bootstrap intervals over the same samples (accuracy in percentage "
-                           "points, with McNemar's exact p; the others relative). " + H.HELP["interval"])
+                st.caption("Changes with 95% intervals over the same samples (accuracy in percentage points, with "
+                           "McNemar's exact p; the others relative). " + H.HELP["interval"])
                 st.dataframe(paired[["measure", "first", "second", "cell", "p_value"]].rename(
                     columns={"first": kept[0].name, "second": other.name, "cell": "change [95% interval]",
                              "p_value": "McNemar p"}), hide_index=True)
