@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from analysis import figures as F
 from analysis.ablation import free_spikes, load_results, results_dir
-from analysis.comparison import paired_comparison
+from analysis.comparison import paired_comparison, replicate_table
 from analysis.export import ExportError, footer_text, journal_size, with_footer, write_figures, write_tables
 from analysis.features import NULL, PatternRule
 from analysis.ghosts import GhostRule
@@ -33,6 +33,9 @@ CAPTIONS = {
     "intervals": "Changes from the first run to the second on the same samples: accuracy (percentage points, McNemar's "
                  "exact p and the exact interval of its discordant pairs), NASFR, energy and firing per layer "
                  "(relative, 95% paired bootstrap intervals)",
+    "table1_replicates": "Table 1 over replicates: accuracy, NASFR and energy per sample as mean ± sd over each "
+                         "group's runs (e.g. seeds), and each group's change against the first with a 95% Welch t "
+                         "interval over the runs",
     "pattern_counts": "Noise, normal and null channels (patterns over all timesteps), median PTD and mean variance per "
                       "layer of two runs",
 }
@@ -152,12 +155,16 @@ def captions(tables: dict) -> dict[str, str]:
 def write_report(out: Path, run: Run, other: Run | None, layer_key, t: int | None, settings: AnalysisSettings,
                  channels=(None, None), formats=("png", "svg", "pdf"), dpi: int = 300, zip_it: bool = False,
                  progress=None, size: str | float | None = None, height_in: float | None = None,
-                 feature_channel: int | None = None, footer: bool = False) -> Path:
+                 feature_channel: int | None = None, footer: bool = False,
+                 groups: dict[str, list[Run]] | None = None) -> Path:
     """Every table and figure of build_report into `out` (tables/, figures/, index.md), each
     file with its provenance; figures at a journal `size` (see analysis.export.journal_size)
-    when given; with zip_it also `out`.zip holding all of it. Returns the index (or the zip)."""
+    when given; with zip_it also `out`.zip holding all of it; with replicate `groups` also
+    Table 1 over them (analysis.comparison.replicate_table). Returns the index (or the zip)."""
     tables, figs = build_report(run, other, layer_key, t, settings, channels, feature_channel,
                                 fig6_per_row=2 if size == "column" else None)
+    if groups:
+        tables["table1_replicates"] = replicate_table(groups, settings)
     if size is not None:
         figs = {name: journal_size(fig, size, height_in) for name, fig in figs.items()}
     runs = [run] + ([other] if other else [])
@@ -240,6 +247,9 @@ def add_parser(sub) -> None:
     r.add_argument("--size", help="figure width for print: column (3.3 in), page (6.9 in) or inches (default: screen)")
     r.add_argument("--height", type=float, help="figure height in inches with --size (default: the figure's aspect)")
     r.add_argument("--footer", action="store_true", help="print a provenance line under every figure")
+    r.add_argument("--group", nargs="+", action="append", metavar=("NAME", "RUN"),
+                   help="a replicate group (its name, then its recordings; repeat per group): adds Table 1 over "
+                        "replicates, mean ± sd and Welch intervals over seeds")
     r.add_argument("--no-progress", action="store_true")
 
 
@@ -251,6 +261,11 @@ def run(args) -> int:
             warnings.simplefilter("ignore")
             run = load_run(args.run, strict=args.strict)
             other = load_run(args.compare, strict=args.strict) if args.compare else None
+            groups = {}
+            for spec in args.group or []:
+                if len(spec) < 2:
+                    raise AnalysisError(f"--group {spec[0]} needs recordings after its name")
+                groups[spec[0]] = [load_run(p, strict=args.strict, name=f"{spec[0]}:{Path(p).stem}") for p in spec[1:]]
         if other is not None and other.name == run.name:
             other.name = other.name + "_2"
         notes = run.warnings + (other.warnings if other else [])
@@ -260,7 +275,7 @@ def run(args) -> int:
             written = write_report(args.out, run, other, layer, args.timestep, settings,
                                    (args.channels, args.compare_channels), tuple(args.formats), args.dpi, args.zip,
                                    progress=lambda: bar.update(1), size=_size(args.size), height_in=args.height,
-                                   feature_channel=args.feature_channel, footer=args.footer)
+                                   feature_channel=args.feature_channel, footer=args.footer, groups=groups)
     except (AnalysisError, ExportError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -75,7 +75,8 @@ def _load_nir(path: Path, options: AuthorsOptions, dt: float) -> LoadedModel:
     kinds = [kind for _, kind in model.nodes]
     info = {"arch": model.ARCH, "arch_args": model.arch_args, "checkpoint": path.name,
             "checkpoint_sha256": model.arch_args["sha256"], "checkpoint_kind": "nir",
-            "nir": {"nodes": [f"{name}:{kind}" for name, kind in model.nodes], "dt_s": dt}}
+            "nir": {"nodes": [f"{name}:{kind}" for name, kind in model.nodes], "dt_s": dt,
+                    "neurons": model.neuron_params}}
     message = (f"NIR graph: {len(kinds) - 2} nodes ({', '.join(kinds[1:-1])}), T={model.arch_args['T']}, "
                f"dt={dt:g} s")
     return LoadedModel(model, "nir", info, {"T": model.arch_args["T"]}, {}, message)

@@ -118,6 +118,17 @@ def node_module(node, dt: float) -> nn.Module:
     return module
 
 
+def neuron_parameters(node) -> dict:
+    """A NIR neuron node's parameters as the graph states them (one value each; the importer
+    refuses non-uniform ones): tau (s), r, v_leak, v_threshold, v_reset."""
+    out = {}
+    for key in ("tau", "r", "v_leak", "v_threshold", "v_reset"):
+        value = getattr(node, key, None)
+        if value is not None:
+            out[key] = float(np.asarray(value).reshape(-1)[0])
+    return out
+
+
 class NIRNet(ZooModel):
     """A NIR graph as a multi-step model: input [T, N, C, H, W] -> the output layer's mean
     over time [N, classes] (its firing rate when the graph ends with spiking neurons).
@@ -160,6 +171,8 @@ class NIRNet(ZooModel):
         self._remember({"graph_file": str(graph_file), "T": int(T), "dt": float(dt), "in_channels": int(in_channels),
                         "input_size": size, "num_classes": num_classes, "sha256": sha256})
         self.nodes = [(name, type(graph.nodes[name]).__name__) for name in order]
+        self.neuron_params = {name: neuron_parameters(graph.nodes[name]) for name in order
+                              if type(graph.nodes[name]).__name__ in ("IF", "LIF")}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.begin(x)

@@ -78,8 +78,14 @@ def nmnist_runs(nmnist_dir, tmp_path_factory):
 def test_report_exports_valid_files(nmnist_runs, tmp_path, capsys):
     out = tmp_path / "report"
     code = report_main(["report", str(nmnist_runs["vanilla"]), "--compare", str(nmnist_runs["asa1"]), "--out", str(out),
-                        "--no-progress", "--zip", "--dpi", "150", "--footer"])
+                        "--no-progress", "--zip", "--dpi", "150", "--footer",
+                        "--group", "v", str(nmnist_runs["vanilla"]), "--group", "a", str(nmnist_runs["asa1"])])
     assert code == 0, capsys.readouterr().err
+    replicates = pd.read_csv(out / "tables" / "table1_replicates.csv", comment="#")
+    assert list(replicates["group"]) == ["v", "a"] and list(replicates["runs"]) == [1, 1]
+    intervals = pd.read_csv(out / "tables" / "intervals.csv", comment="#").set_index("measure")
+    assert intervals.loc["accuracy", "second"] == pytest.approx(load_run(nmnist_runs["asa1"]).accuracy)
+    assert "McNemar" in intervals.loc["accuracy", "interval"] and "bootstrap" in intervals.loc["NASFR", "interval"]
     index = (out / "index.md").read_text()
     with zipfile.ZipFile(tmp_path / "report.zip") as bundle:
         files = {name for name in bundle.namelist() if not name.endswith("/")}

@@ -42,6 +42,10 @@ def test_recording_a_nir_graph_equals_recording_its_checkpoint(tmp_path):
                         "--batch-size", "8", "--out", str(tmp_path / "nir.h5"), "--no-progress"]) == 0
     a, b = load_run(tmp_path / "ckpt.h5"), load_run(tmp_path / "nir.h5")
     assert b.model["arch"] == "nir" and b.model["nir"]["dt_s"] == 1e-4
+    # the graph's own neuron parameters: SpikingJelly's tau (in steps) x dt, r = tau (no input decay), v_th 0.3
+    lif = b.model["nir"]["neurons"]["blocks_0_lif"]
+    assert lif["tau"] == pytest.approx(b.layers[0].info.tau * 1e-4) and lif["r"] == pytest.approx(b.layers[0].info.tau)
+    assert (lif["v_threshold"], lif["v_leak"], lif["v_reset"]) == (pytest.approx(0.3), 0.0, 0.0)
     assert [l.info.name for l in b.layers] == ["net.blocks_0_lif", "net.blocks_1_lif", "net.blocks_2_lif",
                                                "net.lif_fc1", "net.lif_fc2"]
     assert b.accuracy == a.accuracy
