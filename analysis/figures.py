@@ -428,7 +428,8 @@ def make_sweep_figure(curve: pd.DataFrame, title: str | None = "Accuracy as chan
             continue
         acc = part["accuracy"].to_numpy()
         fig.add_trace(go.Scatter(
-            x=100 * part["spikes_removed"], y=acc, mode="lines+markers", name=str(order), line=dict(color=color),
+            x=100 * part["spikes_removed"], y=acc, mode="lines+markers", name=str(order),
+            line=dict(color=color, width=5 if order == "noise" else 2),  # wide: other orders often start the same
             error_y=dict(type="data", symmetric=False, array=part["accuracy_change_high"] - part["accuracy_change"],
                          arrayminus=part["accuracy_change"] - part["accuracy_change_low"], thickness=1, width=3),
             customdata=part["k"], hovertemplate="k=%{customdata}: %{x:.1f}% spikes removed, accuracy %{y:.3f}"
