@@ -112,6 +112,8 @@ def ablate(args) -> int:
         raise AnalysisError("nothing to do: give --select (noise, ghosts, rate:K, ptd:K, LAYER:c1,c2) and/or --sweep")
     if args.random < 0:
         raise AnalysisError(f"--random must be >= 0, got {args.random}")
+    if args.sweep and args.step < 1:  # before the model is loaded and re-run
+        raise AnalysisError(f"--step must be at least 1, got {args.step}")
     run = load_run(args.run)
     layers = A.map_layers(run, args.layers)
     if not layers:
