@@ -352,9 +352,9 @@ def sweep(exp: Experiment, layers: list[str], orders: list[str], step: int, rand
 
 
 def free_spikes(curve: pd.DataFrame) -> pd.DataFrame:
-    """Per order (and draw) of a sweep: the most spikes removed before the first point whose
-    accuracy-change interval lies wholly below 0 (silencing that far costs no accuracy the
-    interval can show)."""
+    """Per order (and draw; -1 for the orders that are not random) of a sweep, sorted: the
+    most spikes removed before the first point whose accuracy-change interval lies wholly
+    below 0 (silencing that far costs no accuracy the interval can show)."""
     rows = []
     for (order, draw), part in curve.sort_values("k").groupby(["order", "draw"], sort=False):
         lost = part["accuracy_change_high"] < 0
@@ -363,7 +363,12 @@ def free_spikes(curve: pd.DataFrame) -> pd.DataFrame:
         rows.append({"order": order, "draw": draw, "channels": int(best["k"]) if best is not None else 0,
                      "spikes_removed": float(best["spikes_removed"]) if best is not None else 0.0,
                      "accuracy_change": float(best["accuracy_change"]) if best is not None else 0.0})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).sort_values(["order", "draw"], key=lambda col: col.map(_order_rank) if col.name == "order"
+                                          else col).reset_index(drop=True)
+
+
+def _order_rank(order: str) -> int:
+    return (*ORDERS, "random").index(order) if order in (*ORDERS, "random") else len(ORDERS) + 1
 
 
 def provenance(exp: Experiment, **what) -> dict:

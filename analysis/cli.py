@@ -142,8 +142,9 @@ def ablate(args) -> int:
             written.append(A.save_results(curve, info, folder, f"{args.name}_sweep"))
             free = A.free_spikes(curve)
             print("\nspikes removed at no accuracy loss the interval can show (per order; random: each draw):")
-            print(free.to_string(index=False, formatters={"spikes_removed": lambda v: f"{v + 0.0:.1%}",
-                                                          "accuracy_change": lambda v: f"{v + 0.0:+.1%}"}))
+            print(free.to_string(index=False, formatters={
+                "draw": lambda d: str(d) if d >= 0 else "-", "spikes_removed": lambda v: f"{v + 0.0:.1%}",
+                "accuracy_change": lambda v: f"{100 * v + 0.0:+.1f} pp"}))
     print(f"\nunsilenced: accuracy {exp.baseline.correct.mean():.4f}; {intervals.level:.0%} intervals over the "
           f"{run.n_samples} samples: accuracy exact on the discordant pairs (as McNemar's test), spikes and energy "
           "paired bootstrap")
@@ -158,7 +159,8 @@ def _print_selections(table: pd.DataFrame) -> None:
     for name, part in table.groupby("experiment", sort=False):
         if (part["draw"] >= 0).any():
             rows.append({"selection": name, "channels": int(part["channels_silenced"].iloc[0]),
-                         "accuracy": f"{part['accuracy'].mean():.3f} ± {part['accuracy'].std(ddof=1) if len(part) > 1 else 0:.3f}",
+                         "accuracy": f"{part['accuracy'].mean():.3f} ± {part['accuracy'].std(ddof=1):.3f}"
+                                     if len(part) > 1 else f"{part['accuracy'].iloc[0]:.3f} (1 draw)",
                          "accuracy change": f"{100 * part['accuracy_change'].mean():+.1f} pp (mean of {len(part)})",
                          "spikes removed": f"{100 * part['spikes_removed'].mean():.0f}%", "McNemar p": "-"})
             continue

@@ -436,5 +436,6 @@ def make_sweep_figure(curve: pd.DataFrame, title: str | None = "Accuracy as chan
                                                 "<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="spikes removed (%)", yaxis_title="accuracy", font=FONT, height=420,
                       width=700, legend=dict(orientation="h", y=-0.25))
-    fig.update_xaxes(range=[-2, 102])
+    low = min(0.0, 100 * float(curve["spikes_removed"].min())) if len(curve) else 0.0  # silencing can add spikes
+    fig.update_xaxes(range=[low - 2, 102])
     return fig

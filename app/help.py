@@ -45,7 +45,8 @@ HELP = {
                       "spikes removed: noise (noise channels first), rate (most spikes first), rate-low (fewest "
                       "first), ptd (peak closest to V_th first), random (random orders, the baseline).",
     "interval": "Paired, both runs on the same samples: accuracy with the exact interval of McNemar's discordant "
-                "pairs (Clopper-Pearson) and McNemar's exact p; NASFR, energy and firing with a bootstrap that "
+                "pairs (Clopper-Pearson, given how many pairs differ: when all go one way the change is an end of "
+                "its interval, and runs that agree on every sample get [0, 0]) and McNemar's exact p; NASFR, energy and firing with a bootstrap that "
                 "resamples samples together (scipy.stats.bootstrap, BCa, 9999 resamples). Replicates: Welch's t "
                 "interval over the runs of each group (e.g. seeds).",
 }

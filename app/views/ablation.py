@@ -25,9 +25,10 @@ def selection_cells(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for name, part in table.groupby("experiment", sort=False):
         if (part["draw"] >= 0).any():
-            sd = part["accuracy"].std(ddof=1) if len(part) > 1 else 0.0
+            accuracy = (f"{part['accuracy'].mean():.3f} ± {part['accuracy'].std(ddof=1):.3f} ({len(part)} draws)"
+                        if len(part) > 1 else f"{part['accuracy'].iloc[0]:.3f} (1 draw)")
             rows.append({"selection": name, "channels": int(part["channels_silenced"].iloc[0]),
-                         "accuracy": f"{part['accuracy'].mean():.3f} ± {sd:.3f} ({len(part)} draws)",
+                         "accuracy": accuracy,
                          "accuracy change": f"{100 * part['accuracy_change'].mean():+.1f} pp (mean)",
                          "spikes removed": f"{100 * part['spikes_removed'].mean():.0f}% (mean)",
                          "energy change": f"{100 * part['energy_change'].mean():+.0f}% (mean)", "McNemar p": ""})
@@ -36,7 +37,7 @@ def selection_cells(table: pd.DataFrame) -> pd.DataFrame:
         cell = lambda k, **kw: Interval(r[k], r[f"{k}_low"], r[f"{k}_high"], 0.95, "").cell(percent=True, **kw)  # noqa: E731
         rows.append({"selection": name, "channels": int(r["channels_silenced"]), "accuracy": f"{r['accuracy']:.3f}",
                      "accuracy change": cell("accuracy_change", digits=1, unit=" pp"), "spikes removed": cell("spikes_removed", sign=False),
-                     "energy change": cell("energy_change"), "McNemar p": f"{r['mcnemar_p']:.3g}"})
+                     "energy change": cell("energy_change"), "McNemar p": f"{r['mcnemar_p']:.2g}"})
     return pd.DataFrame(rows)
 
 
@@ -52,8 +53,9 @@ def show_results(folder) -> None:
             st.plotly_chart(make_sweep_figure(table, f"{run.name}: accuracy as channels are silenced"),
                             key=f"abl_sweep_{name}")
             free = A.free_spikes(table)
-            free["spikes_removed"] = (100 * free["spikes_removed"]).round(1).astype(str) + "%"
-            free["accuracy_change"] = (100 * free["accuracy_change"]).round(1).astype(str) + "%"
+            free["draw"] = [str(d) if d >= 0 else "-" for d in free["draw"]]
+            free["spikes_removed"] = [f"{100 * v + 0.0:.1f}%" for v in free["spikes_removed"]]
+            free["accuracy_change"] = [f"{100 * v + 0.0:+.1f} pp" for v in free["accuracy_change"]]
             st.caption(f"spikes removed before the {level:.0%} interval of the accuracy change lies wholly below 0 "
                        "(per order; random: per draw)")
             st.dataframe(free.rename(columns={"spikes_removed": "spikes removed", "accuracy_change": "accuracy change"}),

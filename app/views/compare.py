@@ -54,9 +54,11 @@ if a is not None:
                 paired = R.cached_paired(kept[0], other, settings)
                 st.caption("Changes with 95% intervals over the same samples (accuracy in percentage points, with "
                            "McNemar's exact p; the others relative). " + H.HELP["interval"])
-                st.dataframe(paired[["measure", "first", "second", "cell", "p_value"]].rename(
+                shown = paired[["measure", "first", "second", "cell", "p_value"]].rename(
                     columns={"first": kept[0].name, "second": other.name, "cell": "change [95% interval]",
-                             "p_value": "McNemar p"}), hide_index=True)
+                             "p_value": "McNemar p"})
+                shown["McNemar p"] = [f"{p:.2g}" if p == p else "" for p in shown["McNemar p"]]
+                st.dataframe(shown, hide_index=True)
                 st.caption("Spike patterns (over all timesteps), PTD and variance per layer (the project's pattern table)")
                 st.dataframe(t3, hide_index=True)
                 st.caption("Table 4: quantization error")
