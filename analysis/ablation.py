@@ -24,9 +24,10 @@ from torch.utils.data import DataLoader
 
 from analysis.features import NOISE
 from analysis.firing import relative_change
-from analysis.intervals import (IntervalSettings, accuracy_difference, bootstrap, mcnemar_exact,
+from analysis.intervals import (Interval, IntervalSettings, accuracy_difference, bootstrap, mcnemar_exact,
                                 relative_change_of_means)
 from analysis.loader import AnalysisError, Run
+from analysis.samples import split_energy_uj
 from analysis.tables import (AnalysisSettings, channel_ptd, energy_from_counts, ghosts, layer_patterns,
                              model_structure)
 from models import TOOL_VERSION
@@ -127,6 +128,7 @@ class Experiment:
         self._loader = loader
         self.baseline = self.evaluate({})
         self._check_baseline()
+        self._baseline_energy = self.per_sample_energy_uj(self.baseline)
 
     def _check_baseline(self) -> None:
         from recorder.reader import open_recording  # noqa: PLC0415
@@ -181,13 +183,9 @@ class Experiment:
         return float(table["energy_pj"].sum()) / 1e6
 
     def per_sample_energy_uj(self, ev: Evaluation) -> np.ndarray:
-        """Energy of each sample (see analysis.samples.per_sample_measures for the split)."""
+        """Energy of each sample (see analysis.samples.split_energy_uj for the split)."""
         table = energy_from_counts(self.structure, ev.counts, len(ev.labels), self.run.T, self.settings.costs)
-        mean = ev.spikes.mean(axis=0)
-        per_spike = np.array([table.loc[table["input"] == n, "acs"].sum() / mean[i] if mean[i] > 0 else 0.0
-                              for i, n in enumerate(self.layer_names)])
-        c = self.settings.costs
-        return (c.mac_pj * float(table["macs"].sum()) + c.ac_pj * (ev.spikes @ per_spike)) / 1e6
+        return split_energy_uj(ev.spikes, self.layer_names, table, self.settings.costs)
 
     def measure(self, silenced: Selection, **labels) -> dict:
         """One result row: what was silenced, accuracy, spikes, NASFR and energy, and their
@@ -198,7 +196,7 @@ class Experiment:
         acc = accuracy_difference(base.correct, ev.correct, iv.level)
         total_base, total = base.spikes.sum(axis=1), ev.spikes.sum(axis=1)
         removed = bootstrap(lambda a, b, axis=-1: -relative_change_of_means(a, b, axis), total_base, total, **boot)
-        energy_base, energy = self.per_sample_energy_uj(base), self.per_sample_energy_uj(ev)
+        energy_base, energy = self._baseline_energy, self.per_sample_energy_uj(ev)
         de = bootstrap(relative_change_of_means, energy_base, energy, **boot)
         nasfr = float(total.sum() / (self.neurons.sum() * self.run.T * len(total)))
         base_nasfr = float(total_base.sum() / (self.neurons.sum() * self.run.T * len(total)))
@@ -369,6 +367,41 @@ def free_spikes(curve: pd.DataFrame) -> pd.DataFrame:
 
 def _order_rank(order: str) -> int:
     return (*ORDERS, "random").index(order) if order in (*ORDERS, "random") else len(ORDERS) + 1
+
+
+def selection_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """A silence_selections table as people read it, one row per selection: its result with
+    intervals ("-32.0 pp [-41.0, -23.0]"), random controls as the mean over their draws."""
+    rows = []
+    for name, part in table.groupby("experiment", sort=False):
+        first = {"selection": name, "channels": int(part["channels_silenced"].iloc[0])}
+        if (part["draw"] >= 0).any():
+            n = len(part)
+            accuracy = (f"{part['accuracy'].mean():.3f} ± {part['accuracy'].std(ddof=1):.3f}" if n > 1
+                        else f"{part['accuracy'].iloc[0]:.3f}")
+            mean = f"(mean of {n})" if n > 1 else "(1 draw)"
+            rows.append({**first, "accuracy": accuracy,
+                         "accuracy change": f"{100 * part['accuracy_change'].mean():+.1f} pp {mean}",
+                         "spikes removed": f"{100 * part['spikes_removed'].mean():.0f}% {mean}",
+                         "energy change": f"{100 * part['energy_change'].mean():+.0f}% {mean}", "McNemar p": ""})
+            continue
+        r = part.iloc[0]
+
+        def cell(key: str, **kw) -> str:
+            return Interval(r[key], r[f"{key}_low"], r[f"{key}_high"], 0.95, "").cell(percent=True, **kw)
+
+        rows.append({**first, "accuracy": f"{r['accuracy']:.3f}",
+                     "accuracy change": cell("accuracy_change", digits=1, unit=" pp"),
+                     "spikes removed": cell("spikes_removed", sign=False), "energy change": cell("energy_change"),
+                     "McNemar p": f"{r['mcnemar_p']:.2g}"})
+    return pd.DataFrame(rows)
+
+
+def free_spikes_summary(free: pd.DataFrame) -> pd.DataFrame:
+    """free_spikes as people read it: '-' for the draw of non-random orders, % and pp."""
+    return free.assign(draw=[str(d) if d >= 0 else "-" for d in free["draw"]],
+                       spikes_removed=[f"{100 * v + 0.0:.1f}%" for v in free["spikes_removed"]],
+                       accuracy_change=[f"{100 * v + 0.0:+.1f} pp" for v in free["accuracy_change"]])
 
 
 def provenance(exp: Experiment, **what) -> dict:

@@ -134,7 +134,7 @@ def ablate(args) -> int:
             info = A.provenance(exp, kind="selections", layers=layers, random_draws=args.random,
                                 selections={k: v for k, v in selections.items()})
             written.append(A.save_results(table, info, folder, args.name))
-            _print_selections(table)
+            print(A.selection_summary(table).to_string(index=False))
         if args.sweep:
             curve = A.sweep(exp, layers, args.sweep, args.step, args.random, args.seed, args.max_channels, progress)
             info = A.provenance(exp, kind="sweep", layers=layers, orders=args.sweep, step=args.step,
@@ -142,35 +142,12 @@ def ablate(args) -> int:
             written.append(A.save_results(curve, info, folder, f"{args.name}_sweep"))
             free = A.free_spikes(curve)
             print("\nspikes removed at no accuracy loss the interval can show (per order; random: each draw):")
-            print(free.to_string(index=False, formatters={
-                "draw": lambda d: str(d) if d >= 0 else "-", "spikes_removed": lambda v: f"{v + 0.0:.1%}",
-                "accuracy_change": lambda v: f"{100 * v + 0.0:+.1f} pp"}))
+            print(A.free_spikes_summary(free).to_string(index=False))
     print(f"\nunsilenced: accuracy {exp.baseline.correct.mean():.4f}; {intervals.level:.0%} intervals over the "
           f"{run.n_samples} samples: accuracy exact on the discordant pairs (as McNemar's test), spikes and energy "
           "paired bootstrap")
     print("results: " + ", ".join(str(p) for p in written))
     return 0
-
-
-def _print_selections(table: pd.DataFrame) -> None:
-    from analysis.intervals import Interval  # noqa: PLC0415
-
-    rows = []
-    for name, part in table.groupby("experiment", sort=False):
-        if (part["draw"] >= 0).any():
-            rows.append({"selection": name, "channels": int(part["channels_silenced"].iloc[0]),
-                         "accuracy": f"{part['accuracy'].mean():.3f} ± {part['accuracy'].std(ddof=1):.3f}"
-                                     if len(part) > 1 else f"{part['accuracy'].iloc[0]:.3f} (1 draw)",
-                         "accuracy change": f"{100 * part['accuracy_change'].mean():+.1f} pp (mean of {len(part)})",
-                         "spikes removed": f"{100 * part['spikes_removed'].mean():.0f}%", "McNemar p": "-"})
-            continue
-        r = part.iloc[0]
-        acc = Interval(r.accuracy_change, r.accuracy_change_low, r.accuracy_change_high, 0, "")
-        removed = Interval(r.spikes_removed, r.spikes_removed_low, r.spikes_removed_high, 0, "")
-        rows.append({"selection": name, "channels": int(r.channels_silenced), "accuracy": f"{r.accuracy:.3f}",
-                     "accuracy change": acc.cell(percent=True, digits=1, unit=" pp"), "spikes removed": removed.cell(percent=True, sign=False),
-                     "McNemar p": f"{r.mcnemar_p:.3g}"})
-    print(pd.DataFrame(rows).to_string(index=False))
 
 
 def _compare_parser(sub) -> None:

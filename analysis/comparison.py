@@ -17,10 +17,12 @@ from analysis.samples import per_sample_measures
 from analysis.tables import AnalysisSettings, energy_table, model_structure, run_summary
 
 
-def _row(measure: str, a: float, b: float, interval: Interval, percent: bool, p_value: float = np.nan,
+def _row(measure: str, a: float, b: float, interval: Interval, p_value: float = np.nan,
          kind: str = "relative change") -> dict:
+    """A difference of shares shows in percentage points, a relative change in percent."""
+    difference = kind == "difference"
     return {"measure": measure, "first": a, "second": b, "change": interval.estimate,
-            "cell": interval.cell(percent=True, digits=1 if kind == "difference" else 0, unit=" pp" if kind == "difference" else None) if percent else interval.cell(digits=3),
+            "cell": interval.cell(percent=True, digits=1 if difference else 0, unit=" pp" if difference else None),
             "low": interval.low, "high": interval.high, "kind": kind, "interval": f"{interval.level:.0%} {interval.method}",
             "p_value": p_value}
 
@@ -42,15 +44,15 @@ def paired_comparison(a: Run, b: Run, settings: AnalysisSettings = AnalysisSetti
     if labelled.any():
         ca, cb = ma["correct"][labelled], mb["correct"][labelled]
         test = mcnemar_exact(ca.astype(bool), cb.astype(bool))
-        rows.append(_row("accuracy", ca.mean(), cb.mean(), accuracy_difference(ca, cb, intervals.level), True,
+        rows.append(_row("accuracy", ca.mean(), cb.mean(), accuracy_difference(ca, cb, intervals.level),
                          test.p_value, "difference"))
     for key, name in (("nasfr", "NASFR"), ("energy_uj", "energy per sample (µJ)")):
         rows.append(_row(name, ma[key].mean(), mb[key].mean(),
-                         bootstrap(relative_change_of_means, ma[key], mb[key], **boot), True))
+                         bootstrap(relative_change_of_means, ma[key], mb[key], **boot)))
     for i, layer in enumerate(a.layers):
         ra, rb = ma["layer_rate"][:, i], mb["layer_rate"][:, i]
         rows.append(_row(f"firing rate {layer.info.name}", ra.mean(), rb.mean(),
-                         bootstrap(relative_change_of_means, ra, rb, **boot), True))
+                         bootstrap(relative_change_of_means, ra, rb, **boot)))
     return pd.DataFrame(rows)
 
 

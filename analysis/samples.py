@@ -65,10 +65,16 @@ def per_sample_measures(run: Run, energy: pd.DataFrame | None = None,
     out = {"correct": np.where(labels >= 0, (labels == predictions).astype(np.float64), np.nan), "spikes": spikes,
            "layer_rate": spikes / (neurons * run.T), "nasfr": spikes.sum(axis=1) / (neurons.sum() * run.T)}
     if energy is not None:
-        names = [layer.info.name for layer in run.layers]
-        mean_spikes = spikes.mean(axis=0)
-        acs_per_spike = np.array([energy.loc[energy["input"] == name, "acs"].sum() / mean_spikes[i]
-                                  if mean_spikes[i] > 0 else 0.0 for i, name in enumerate(names)])
-        macs = float(energy["macs"].sum())
-        out["energy_uj"] = energy_pj(macs, spikes @ acs_per_spike, costs) / 1e6
+        out["energy_uj"] = split_energy_uj(spikes, [layer.info.name for layer in run.layers], energy, costs)
     return out
+
+
+def split_energy_uj(spikes: np.ndarray, layer_names: list[str], energy: pd.DataFrame,
+                    costs: EnergyCosts = EnergyCosts()) -> np.ndarray:
+    """Energy of each sample (µJ) [N] from its spikes per layer [N, L] and the energy table of
+    all N samples (analysis.tables.energy_from_counts): the MACs, the same for every sample,
+    plus each spike times its layer's ACs per spike. Averages exactly to the table's energy."""
+    mean_spikes = spikes.mean(axis=0)
+    acs_per_spike = np.array([energy.loc[energy["input"] == name, "acs"].sum() / mean_spikes[i]
+                              if mean_spikes[i] > 0 else 0.0 for i, name in enumerate(layer_names)])
+    return energy_pj(float(energy["macs"].sum()), spikes @ acs_per_spike, costs) / 1e6

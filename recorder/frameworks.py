@@ -58,6 +58,9 @@ def _snn_params(module: nn.Module) -> dict:
 
 
 def _snn_observe(module: nn.Module, args: tuple, snapshot, output) -> dict:
+    if getattr(module, "inhibition", False):
+        raise RecorderError(f"snnTorch {type(module).__name__} with inhibition=True fires only its strongest neuron, "
+                            "not Heaviside(U - threshold); record it without inhibition")
     spk = output[0] if isinstance(output, tuple) else output
     x = args[0].detach()
     gsf = module.graded_spikes_factor
@@ -70,9 +73,6 @@ def _snn_observe(module: nn.Module, args: tuple, snapshot, output) -> dict:
     else:
         raise RecorderError(f"snnTorch {type(module).__name__} with reset_mechanism='zero' and reset_delay=False "
                             "overwrites U when it fires; record it with reset_delay=True (the default)")
-    if getattr(module, "inhibition", False):
-        raise RecorderError(f"snnTorch {type(module).__name__} with inhibition=True fires only its strongest neuron, "
-                            "not Heaviside(U - threshold); record it without inhibition")
     return {"u": u.unsqueeze(0), "s": s.unsqueeze(0), "x": x.unsqueeze(0)}
 
 

@@ -5,12 +5,11 @@ intervals. Results are kept beside the recording (RUN.ablations/)."""
 
 import json
 
-import pandas as pd
 import streamlit as st
 
 from analysis import ablation as A
 from analysis.figures import make_sweep_figure
-from analysis.intervals import Interval, IntervalSettings
+from analysis.intervals import IntervalSettings
 from app import help as H
 from app import ui
 
@@ -18,27 +17,6 @@ st.title("Silence channels")
 st.caption(H.HELP["ablation"])
 settings = ui.settings()
 run, _ = ui.pick_runs(two=False)
-
-
-def selection_cells(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per selection: its own result with intervals; random controls as mean ± sd."""
-    rows = []
-    for name, part in table.groupby("experiment", sort=False):
-        if (part["draw"] >= 0).any():
-            accuracy = (f"{part['accuracy'].mean():.3f} ± {part['accuracy'].std(ddof=1):.3f} ({len(part)} draws)"
-                        if len(part) > 1 else f"{part['accuracy'].iloc[0]:.3f} (1 draw)")
-            rows.append({"selection": name, "channels": int(part["channels_silenced"].iloc[0]),
-                         "accuracy": accuracy,
-                         "accuracy change": f"{100 * part['accuracy_change'].mean():+.1f} pp (mean)",
-                         "spikes removed": f"{100 * part['spikes_removed'].mean():.0f}% (mean)",
-                         "energy change": f"{100 * part['energy_change'].mean():+.0f}% (mean)", "McNemar p": ""})
-            continue
-        r = part.iloc[0]
-        cell = lambda k, **kw: Interval(r[k], r[f"{k}_low"], r[f"{k}_high"], 0.95, "").cell(percent=True, **kw)  # noqa: E731
-        rows.append({"selection": name, "channels": int(r["channels_silenced"]), "accuracy": f"{r['accuracy']:.3f}",
-                     "accuracy change": cell("accuracy_change", digits=1, unit=" pp"), "spikes removed": cell("spikes_removed", sign=False),
-                     "energy change": cell("energy_change"), "McNemar p": f"{r['mcnemar_p']:.2g}"})
-    return pd.DataFrame(rows)
 
 
 def show_results(folder) -> None:
@@ -52,10 +30,7 @@ def show_results(folder) -> None:
         if info.get("kind") == "sweep" or "order" in table.columns:
             st.plotly_chart(make_sweep_figure(table, f"{run.name}: accuracy as channels are silenced"),
                             key=f"abl_sweep_{name}")
-            free = A.free_spikes(table)
-            free["draw"] = [str(d) if d >= 0 else "-" for d in free["draw"]]
-            free["spikes_removed"] = [f"{100 * v + 0.0:.1f}%" for v in free["spikes_removed"]]
-            free["accuracy_change"] = [f"{100 * v + 0.0:+.1f} pp" for v in free["accuracy_change"]]
+            free = A.free_spikes_summary(A.free_spikes(table))
             st.caption(f"spikes removed before the {level:.0%} interval of the accuracy change lies wholly below 0 "
                        "(per order; random: per draw)")
             st.dataframe(free.rename(columns={"spikes_removed": "spikes removed", "accuracy_change": "accuracy change"}),
@@ -64,7 +39,7 @@ def show_results(folder) -> None:
             st.caption(f"changes against the unsilenced model [{level:.0%} interval over the samples: accuracy exact, "
                        "as McNemar's test; spikes and energy paired bootstrap]; random controls silence as many "
                        "channels per layer")
-            st.dataframe(selection_cells(table), hide_index=True)
+            st.dataframe(A.selection_summary(table), hide_index=True)
         with st.expander("provenance and every row"):
             st.code(json.dumps(info, indent=1, default=str), language="json")
             st.dataframe(table, hide_index=True)
