@@ -5,7 +5,9 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-NMNIST = Path(os.environ.get("NMNIST_DIR", REPO.parent / "shared" / "data" / "nmnist-small"))
+# the real recordings (nmnist-small, dvs128-aedat2): ../shared/data beside the checkout, or SNNR_SHARED_DATA
+SHARED = Path(os.environ.get("SNNR_SHARED_DATA", REPO.parent / "shared" / "data"))
+NMNIST = Path(os.environ.get("NMNIST_DIR", SHARED / "nmnist-small"))
 
 torch.set_num_threads(2)
 
@@ -14,7 +16,8 @@ torch.set_num_threads(2)
 def nmnist_dir() -> Path:
     """The real N-MNIST folder. Missing is a failure, not a skip: CI must use real data."""
     if not (NMNIST / "Train").is_dir() or not (NMNIST / "Test").is_dir():
-        pytest.fail(f"real N-MNIST data not found at {NMNIST}; set NMNIST_DIR or provide ../shared/data/nmnist-small")
+        pytest.fail(f"real N-MNIST data not found at {NMNIST}; set NMNIST_DIR or SNNR_SHARED_DATA, or provide "
+                    "../shared/data/nmnist-small")
     return NMNIST
 
 

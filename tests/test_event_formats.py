@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
-from conftest import REPO, write_aedat4
+from conftest import SHARED, write_aedat4
 
 from events.formats import aedat2, aedat3, nmnist, numpy_events
 from events.readers import read_events
 from events.types import EventFileError, make_stream
 
-SHARED = REPO.parent / "shared" / "data"
 
 
 def sample_events(n=50, width=128, height=128, seed=0):

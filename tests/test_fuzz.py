@@ -24,13 +24,12 @@ from events.types import EventFileError
 from models.checkpoint import CheckpointError
 from models.loader import load_model_file
 from recorder.reader import RecordingFormatError, open_recording
-from conftest import write_aedat4
+from conftest import SHARED, write_aedat4
 
 EXAMPLES = int(os.environ.get("SNNR_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 EVENT_ERRORS = (EventFileError, LimitError)
 TRIED: dict[str, int] = {}  # inputs tried per target, written to test-artifacts/fuzz-counts.json
 
