@@ -156,3 +156,46 @@ def click_plot_point(page, chart_index: int, x: float, y: float) -> None:
 def no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+
+# In-page stopwatch: the first pointer press after arming starts it; every DOM change after
+# that (outside plotly's hover labels) moves its end to the next drawn frame.
+_WATCH = """(fromLoad) => {
+    const s = window.__snnrTimer || (window.__snnrTimer = {});
+    if (s.observer) s.observer.disconnect();
+    s.start = fromLoad ? 0 : null; s.end = null;
+    if (!fromLoad) {
+        window.addEventListener('pointerdown', () => { if (s.start === null) s.start = performance.now(); },
+                                {capture: true, once: true});
+    }
+    const hover = r => { const e = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+                         return e && e.closest('.hoverlayer'); };
+    s.observer = new MutationObserver(records => {
+        if (s.start === null || records.every(hover)) return;
+        requestAnimationFrame(() => requestAnimationFrame(() => { s.end = performance.now(); }));
+    });
+    s.observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
+def arm_timer(page) -> None:
+    """Start watching the page: the next pointer press is time zero."""
+    page.evaluate(_WATCH, False)
+
+
+def time_loads(page) -> None:
+    """Every page load in `page` from now on is timed from its navigation start (time zero of
+    the page's clock) to the frame drawn after its last change; read with timed_seconds."""
+    page.add_init_script(f"({_WATCH})(true)")
+
+
+def timed_seconds(page, quiet_ms: int = 500) -> float:
+    """Seconds from the armed pointer press (or the navigation start) to the frame drawn after the page's last change,
+    read once the page is idle (see wait_idle) and has not changed for quiet_ms. This is
+    what the user waits for; Playwright's own checks before a click and its polling after
+    it are not in it."""
+    wait_idle(page, settle_ms=0)
+    page.wait_for_function("""(q) => { const s = window.__snnrTimer;
+        return s.start !== null && s.end !== null && performance.now() - s.end > q; }""", arg=quiet_ms, polling=50)
+    start, end = page.evaluate("() => [window.__snnrTimer.start, window.__snnrTimer.end]")
+    return (end - start) / 1000

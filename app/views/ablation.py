@@ -28,8 +28,8 @@ def show_results(folder) -> None:
         st.subheader(name)
         level = info.get("intervals", {}).get("level", 0.95)
         if info.get("kind") == "sweep" or "order" in table.columns:
-            st.plotly_chart(make_sweep_figure(table, f"{run.name}: accuracy as channels are silenced"),
-                            key=f"abl_sweep_{name}")
+            ui.chart(make_sweep_figure(table, f"{run.name}: accuracy as channels are silenced"),
+                     key=f"abl_sweep_{name}")
             free = A.free_spikes_summary(A.free_spikes(table))
             st.caption(f"spikes removed before the {level:.0%} interval of the accuracy change lies wholly below 0 "
                        "(per order; random: per draw)")

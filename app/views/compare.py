@@ -37,10 +37,10 @@ if a is not None:
             st.subheader("Table 3: attention modules")
             st.caption("extra parameters and Δ MACs against the reference run, accuracy, NASFR, energy per sample")
             st.dataframe(H.readable(table3_from(t1_all)), hide_index=True)
-            st.plotly_chart(make_firing_rate_figure(firing_rate_matrix(kept[0]), [l.info.name for l in kept[0].layers],
-                                                    run_names=[r.name for r in kept],
-                                                    more=[firing_rate_matrix(r) for r in kept[1:]]),
-                            key="cmp_rates")
+            ui.chart(make_firing_rate_figure(firing_rate_matrix(kept[0]), [l.info.name for l in kept[0].layers],
+                                             run_names=[r.name for r in kept],
+                                             more=[firing_rate_matrix(r) for r in kept[1:]]),
+                     key="cmp_rates")
             replicates = R.cached_replicates(kept, settings)
             if replicates is not None:
                 st.subheader("Replicates: mean ± sd per condition")

@@ -67,7 +67,7 @@ if a is not None:
         figure = journal_size(figs[fig_name], size, height) if size else figs[fig_name]
         if footer:
             figure = with_footer(figure, footer_text(provenance))
-        st.plotly_chart(figure, key="ex_preview", width="content" if size else "stretch")
+        ui.chart(figure, key="ex_preview", width="content" if size else "stretch")
         columns = st.columns(3)
         for column, fmt in zip(columns, ("png", "svg", "pdf")):
             column.download_button(f"{fmt.upper()}", lambda fmt=fmt: figure_bytes(figure, fmt, provenance, int(dpi)),

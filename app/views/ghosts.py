@@ -21,9 +21,9 @@ if run is not None:
         g = R.cached_ghosts(run, layer_index, t, settings.ghost)
         name = run.layer(layer_index).info.name
         st.metric("ghost ratio", f"{g['ratio']:.0%}", help=H.HELP["ghost"])
-        st.plotly_chart(make_ghost_heatmap_figure(g["similarity"], g["groups"], settings.ghost.method,
-                                                  settings.ghost.threshold, f"{run.name}: {name} at t={t}"),
-                        key="gh_heatmap")
+        ui.chart(make_ghost_heatmap_figure(g["similarity"], g["groups"], settings.ghost.method,
+                                           settings.ghost.threshold, f"{run.name}: {name} at t={t}"),
+                 key="gh_heatmap")
         if g["groups"]:
             st.dataframe(pd.DataFrame({"group": range(1, len(g["groups"]) + 1),
                                        "channels": [", ".join(f"c{c}" for c in grp) for grp in g["groups"]],

@@ -37,12 +37,11 @@ if a is not None:
                           f"{(summary['energy_uj'] - base['energy_uj']) / base['energy_uj']:+.1%}"
                           if second and base["energy_uj"] else None, delta_color="inverse", help=H.HELP["energy"])
                 table = R.cached_layer_table(run, settings)
-                st.dataframe(H.readable(table[["layer", "firing_rate", "noise", "normal", "null", "qe", "ghost_ratio"]]),
-                             hide_index=True, width="stretch")
-        st.plotly_chart(make_firing_rate_figure(firing_rate_matrix(a), [l.info.name for l in a.layers],
-                                                run_names=[r.name for r in shown],
-                                                more=[firing_rate_matrix(b)] if b is not None else None),
-                        key="firing_rates")
+                ui.small_table(H.readable(table[["layer", "firing_rate", "noise", "normal", "null", "qe", "ghost_ratio"]]))
+        ui.chart(make_firing_rate_figure(firing_rate_matrix(a), [l.info.name for l in a.layers],
+                                         run_names=[r.name for r in shown],
+                                         more=[firing_rate_matrix(b)] if b is not None else None),
+                 key="firing_rates")
         st.caption(f"Patterns over all timesteps: null if firing rate < {settings.pattern.null_rate}; noise if "
                    f"background firing density >= {settings.pattern.noise_ratio} x foreground; foreground = input "
                    f"event rate >= {settings.pattern.foreground_level} x max; fully connected layers have no "

@@ -16,8 +16,8 @@ if run is not None:
         table = R.cached(sample_table, run)
         labelled = table["correct"].notna().to_numpy()
         correct = table["correct"].fillna(False).astype(bool).to_numpy()
-        st.plotly_chart(make_sample_spikes_figure(table["spikes"].to_numpy(), correct, labelled,
-                                                  f"{run.name}: spikes per sample"), key="smp_spikes")
+        ui.chart(make_sample_spikes_figure(table["spikes"].to_numpy(), correct, labelled,
+                                           f"{run.name}: spikes per sample"), key="smp_spikes")
         if labelled.any():
             right, wrong = table["spikes"][labelled & correct], table["spikes"][labelled & ~correct]
             st.caption(f"mean spikes per sample: {right.mean():.0f} when correct ({len(right)}), "
@@ -36,15 +36,15 @@ if run is not None:
         data = R.cached(raw_sample, run, int(table["raw"][choice]), layer_index)
         left, right = st.columns(2)
         if data["input"] is not None and len(data["input"]):
-            left.plotly_chart(make_input_frames_figure(data["input"], f"sample {choice}: input events"),
-                              key="smp_input")
-        right.plotly_chart(make_raster_figure(data["s"], layer.info.name), key="smp_raster")
+            ui.chart(make_input_frames_figure(data["input"], f"sample {choice}: input events"), key="smp_input",
+                     where=left)
+        ui.chart(make_raster_figure(data["s"], layer.info.name), key="smp_raster", where=right)
         C, H, W = layer.info.shape
         c1, c2, c3 = st.columns(3)
         channel = c1.number_input("neuron: channel", 0, C - 1, 0, key="smp_c")
         row = c2.number_input("row", 0, H - 1, H // 2, key="smp_y")
         col = c3.number_input("column", 0, W - 1, W // 2, key="smp_x")
-        st.plotly_chart(make_u_trace_figure(data["u"][:, channel, row, col], data["s"][:, channel, row, col],
-                                            layer.info.v_threshold,
-                                            f"U of {layer.info.name} c{channel} ({row}, {col}), sample {choice}"),
-                        key="smp_u")
+        ui.chart(make_u_trace_figure(data["u"][:, channel, row, col], data["s"][:, channel, row, col],
+                                     layer.info.v_threshold,
+                                     f"U of {layer.info.name} c{channel} ({row}, {col}), sample {choice}"),
+                 key="smp_u")

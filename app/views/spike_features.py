@@ -48,7 +48,7 @@ if run is not None:
             st.info(H.HELP["fc"])
             fig = make_channel_strip_figure(layer.nsfr[t].reshape(C), shown, f"{run.name}: {layer.info.name} at t={t}",
                                             selected=channel)
-        st.plotly_chart(fig, key=f"sf_grid_{layer_index}", on_select="rerun", selection_mode="points")
+        ui.chart(fig, key=f"sf_grid_{layer_index}", on_select="rerun", selection_mode="points")
         counts = table["pattern"].value_counts().to_dict()
         st.caption((f"patterns over all timesteps: {counts.get('noise', 0)} noise, {counts.get('normal', 0)} normal, "
                     f"{counts.get('null', 0)} null · " if spatial else "")
@@ -58,24 +58,24 @@ if run is not None:
         st.subheader("Channel")
         channel = ui.pick_channel(list(range(C)))
         row = table[table["channel"] == channel]
-        st.dataframe(H.readable(row), hide_index=True)
+        ui.small_table(H.readable(row))
         if spatial:
-            st.plotly_chart(make_channel_timesteps_figure(layer.nsfr[:, channel], channel,
-                                                          f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)"),
-                            key="sf_channel_fig")
+            ui.chart(make_channel_timesteps_figure(layer.nsfr[:, channel], channel,
+                                                   f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)"),
+                     key="sf_channel_fig")
         left, right = st.columns(2)
         hist = layer.stats["hist"][:, channel].sum(axis=0)
         with left:
-            st.plotly_chart(make_mpd_figure(hist, layer.info.hist_edges, layer.info.v_threshold,
-                                            float(row["ptd"].iloc[0]), float(row["variance"].iloc[0]),
-                                            f"MPD of c{channel} over all timesteps"), key="sf_mpd")
+            ui.chart(make_mpd_figure(hist, layer.info.hist_edges, layer.info.v_threshold,
+                                     float(row["ptd"].iloc[0]), float(row["variance"].iloc[0]),
+                                     f"MPD of c{channel} over all timesteps"), key="sf_mpd")
             outside = (hist[0] + hist[-1]) / max(int(hist.sum()), 1)
             st.caption(f"U outside the histogram range: {outside:.1%} of values (counted, not drawn)",
                        help=H.HELP["outside"])
         with right:
-            st.plotly_chart(make_ptd_variance_figure(table["ptd"].to_numpy(), table["variance"].to_numpy(),
-                                                     table["pattern"].to_numpy(), f"PTD vs variance, c{channel} ringed",
-                                                     highlight=channel), key="sf_scatter")
+            ui.chart(make_ptd_variance_figure(table["ptd"].to_numpy(), table["variance"].to_numpy(),
+                                              table["pattern"].to_numpy(), f"PTD vs variance, c{channel} ringed",
+                                              highlight=channel), key="sf_scatter")
         if spatial:
             g = R.cached_ghosts(run, layer_index, t, settings.ghost)
             group = next((grp for grp in g["groups"] if channel in grp), None)
@@ -83,8 +83,8 @@ if run is not None:
             st.write(f"ghosts of c{channel} at t={t} ({settings.ghost.method} >= {settings.ghost.threshold}): "
                      + (", ".join(f"c{c} ({g['similarity'][channel, c]:.2f})" for c in twins) if twins else "none"))
             if twins:
-                st.plotly_chart(make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(),
-                                                           [channel] + twins, "the channel and its ghosts",
-                                                           selected=channel), key="sf_ghosts")
+                ui.chart(make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(),
+                                                    [channel] + twins, "the channel and its ghosts",
+                                                    selected=channel), key="sf_ghosts")
         st.caption(f"Maps use rows top to bottom as the sensor. Mean firing of c{channel}: "
                    f"{float(np.mean(layer.nsfr[:, channel])):.3f}")
