@@ -4,8 +4,8 @@ from the pointer press (or the navigation start, for a first load) to the frame 
 the page's last change, read once the new view is in the URL, no script runs, no element is
 stale and nothing has changed for 0.5 s. Beside it, the time as the driver (Playwright) waits,
 which adds its checks before a click and its polling after it. Prints the median and the
-worst of each interaction, the first load, and the floor: the same change in a
-one-selectbox Streamlit app.
+worst of each interaction, the first load, and two floors: the same change in a
+one-selectbox Streamlit app, and in that app drawing one small plotly chart.
 
     .venv/bin/python -m app.browser_benchmark [--repeats 5]
 
@@ -90,6 +90,12 @@ st.query_params["run"] = value
 st.write(f"chosen {value}")
 """
 
+# the same, drawing one small plotly chart that changes with the choice: what one chart adds
+ONE_CHART_APP = FLOOR_APP + """import plotly.graph_objects as go
+st.plotly_chart(go.Figure(go.Scatter(y=[(i * (3 if value == "a" else 7)) % 11 for i in range(30)],
+                                     mode="lines+markers"), layout=dict(height=360, width=520)), theme=None)
+"""
+
 
 def _timed(page, trigger, done: str) -> tuple[float, float]:
     """(in the page, as the driver waits) seconds of one interaction."""
@@ -101,12 +107,12 @@ def _timed(page, trigger, done: str) -> tuple[float, float]:
     return B.timed_seconds(page), driver
 
 
-def floor(repeats: int) -> list[tuple[float, float]]:
-    """(in page, driver) seconds per selectbox change of a one-widget Streamlit app, measured
-    the same way: the floor of Streamlit and this browser on this machine."""
+def floor(repeats: int, app: str = FLOOR_APP) -> list[tuple[float, float]]:
+    """(in page, driver) seconds per selectbox change of a one-widget Streamlit app (`app`),
+    measured the same way: the floor of Streamlit and this browser on this machine."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "floor.py"
-        script.write_text(FLOOR_APP)
+        script.write_text(app)
         with B.app_server(script=str(script)) as server, B.chromium_page() as page:
             page.goto(f"{server}/")
             page.get_by_text("chosen").first.wait_for()
@@ -156,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"all interactions, in the page: median of medians {1000 * statistics.median(medians):.0f} ms, "
               f"worst {1000 * max(worst):.0f} ms")
     print(_line("floor: one-selectbox Streamlit app", floor(repeats)))
+    print(_line("floor + one small plotly chart", floor(repeats, ONE_CHART_APP)))
     return 0
 
 
