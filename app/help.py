@@ -58,10 +58,29 @@ COLUMNS = {  # table column -> readable name with unit
     "variance": "Var(U)", "variance_mean": "mean Var(U)", "qe": "QE (U²)", "noise": "noise channels",
     "normal": "normal channels", "null": "null channels", "ghost_ratio": "ghost ratio",
     "extra_parameters": "extra parameters", "delta_macs": "Δ MACs per sample", "energy_uj": "energy (µJ per sample)",
-    "nasfr": "NASFR", "accuracy": "accuracy",
+    "nasfr": "NASFR", "accuracy": "accuracy", "run": "run", "attention": "attention",
+    "parameters": "parameters", "attention_parameters": "attention parameters", "samples": "samples",
+    "accuracy_change": "accuracy change", "nasfr_change": "NASFR change", "macs": "MACs per sample",
+    "acs": "ACs per sample", "delta_energy_uj": "Δ energy (µJ per sample)", "change": "change",
 }
+
+# change columns, shown in percent: percentage points of a share, or relative to the reference
+POINTS = ("accuracy_change",)
+RELATIVE = ("nasfr_change", "change")
 
 
 def readable(table):
-    """A copy of a pandas table with readable column names (unknown columns unchanged)."""
-    return table.rename(columns={k: v for k, v in COLUMNS.items() if k in table.columns})
+    """A copy of a pandas table with readable column names (unknown columns unchanged; a
+    per-run column "name [run]" keeps its run) and changes in percent: "+29.0 pp" for
+    shares, "-50.5%" relative to the reference."""
+    shown = table.copy()
+    for column in shown.columns:
+        if column in POINTS:
+            shown[column] = [f"{100 * v:+.1f} pp" if v == v else "–" for v in shown[column]]
+        elif column in RELATIVE:
+            shown[column] = [f"{100 * v:+.1f}%" if v == v else "–" for v in shown[column]]
+
+    def name(column: str) -> str:
+        base, bracket, run = str(column).partition(" [")
+        return COLUMNS.get(base, base) + (f" [{run}" if bracket else "")
+    return shown.rename(columns=name)

@@ -95,6 +95,17 @@ def choose_many(key: str, options: list, default: list) -> list:
     return state[key]
 
 
+def follow_sidebar(key: str, value) -> None:
+    """Add `value` (the sidebar's "compare with" run) to the multiselect `key` when the
+    sidebar's choice has changed since this was last called, so that both pickers agree;
+    a run the user removed from the multiselect stays removed until the sidebar changes."""
+    state = st.session_state
+    seen = f"_followed_{key}"
+    if state.get(seen, value) != value and value is not None and value not in (state.get(key) or []):
+        state[key] = [*(state.get(key) or []), value]
+    state[seen] = value
+
+
 def clamp(key: str, low: int, high: int, default: int) -> int:
     """Keep an integer widget value (timestep, channel) inside [low, high]."""
     state = st.session_state

@@ -40,7 +40,7 @@ def test_overview_shows_both_runs_and_metrics():
     no_errors(at)
     assert [s.value for s in at.subheader] == ["vanilla", "asa1"]
     labels = [m.label for m in at.metric]
-    assert labels.count("accuracy") == 2 and labels.count("NASFR") == 2 and "energy (µJ per sample)" in labels
+    assert labels.count("accuracy") == 2 and labels.count("NASFR") == 2 and "energy (µJ)" in labels
 
 
 def test_spike_features_widgets():
@@ -74,21 +74,58 @@ def test_membrane_and_ghost_widgets():
     assert at.metric[0].label == "ghost ratio"
 
 
+def _number(text: str) -> float:
+    return float(str(text).replace(",", ""))
+
+
 def test_compare_tables():
+    """Readable names, changes in percent, every column (static tables), values equal to
+    analysis.tables.table1 of the two runs."""
+    from analysis.loader import load_run
+    from analysis.tables import AnalysisSettings, table1
+
     at = app("views/compare.py")
     no_errors(at)
     # Table 1, Table 3 (the paper's), then asa1's paired intervals, pattern counts and Table 4
-    assert len(at.dataframe) == 5
-    t1, t3, paired = at.dataframe[0].value, at.dataframe[1].value, at.dataframe[2].value
+    assert len(at.table) == 5 and not at.dataframe
+    t1, t3, paired, patterns, t4 = (t.value for t in at.table)
+    runs = [load_run(REPO / "sample_runs" / f"{n}.h5") for n in ("vanilla", "asa1")]
+    for run, name in zip(runs, ("vanilla", "asa1")):
+        run.name = name
+    want = table1(runs, AnalysisSettings())
     assert list(t3["run"]) == list(t1["run"]) == ["vanilla", "asa1"]
+    assert "attention_parameters" not in t1.columns and "nasfr_change" not in t1.columns
+    assert [_number(v) for v in t1["accuracy"]] == pytest.approx(list(want["accuracy"]), abs=5e-5)
+    assert t1["accuracy change"][1] == f"{100 * want['accuracy_change'][1]:+.1f} pp"
+    assert t1["NASFR change"][1] == f"{100 * want['nasfr_change'][1]:+.1f}%"
+    assert [_number(v) for v in t1["MACs per sample"]] == list(want["macs"])
     acc = paired.set_index("measure").loc["accuracy"]
-    assert acc["vanilla"] == pytest.approx(t1["accuracy"][0]) and acc["asa1"] == pytest.approx(t1["accuracy"][1])
+    assert _number(acc["vanilla"]) == pytest.approx(want["accuracy"][0], abs=5e-5)
     assert " pp [" in acc["change [95% interval]"] and acc["change [95% interval]"].endswith("]")
     assert 0 <= float(acc["McNemar p"]) <= 1 and paired.set_index("measure").loc["NASFR", "McNemar p"] == ""
-    nasfr = paired.set_index("measure").loc["NASFR"]
-    assert nasfr["asa1"] == pytest.approx(t1["nasfr"][1])
-    assert list(t3["extra parameters"]) == list(t1["attention_parameters"])
-    assert t3["Δ MACs per sample"].tolist() == (t1["macs"] - t1["macs"][0]).tolist()
+    assert _number(paired.set_index("measure").loc["NASFR", "asa1"]) == pytest.approx(want["nasfr"][1], abs=5e-5)
+    assert [_number(v) for v in t3["extra parameters"]] == list(want["attention_parameters"])
+    assert [_number(v) for v in t3["Δ MACs per sample"]] == list(want["macs"] - want["macs"][0])
+    assert "noise channels [vanilla]" in patterns.columns and "median PTD (U) [asa1]" in patterns.columns
+    assert list(t4.columns) == ["layer", "QE (U²) [vanilla]", "QE (U²) [asa1]", "change"]
+    assert all(v.endswith("%") for v in t4["change"])
+
+
+def test_compare_follows_the_sidebar_and_says_which_runs_fit():
+    """The sidebar's "compare with" run joins Compare's list when it changes there; with
+    nothing chosen the page names the runs recorded on the reference's samples."""
+    at = app("views/compare.py", session_runs={"fixture": FIXTURE, "asa1 copy": REPO / "sample_runs" / "asa1.h5"})
+    assert at.multiselect(key="runs_many").value == ["asa1"]
+    at.multiselect(key="runs_many").set_value([]).run()
+    assert at.info[0].value == "choose runs to compare with vanilla; recorded on its samples: asa1, asa1 copy"
+    at.multiselect(key="runs_many").set_value(["fixture"]).run()
+    assert any("fixture left out" in e.value for e in at.error)
+    assert at.info[0].value == ("none of the chosen runs was recorded on the samples of vanilla; runs that were: "
+                                "asa1, asa1 copy")
+    at.selectbox(key="run_b").set_value("asa1 copy").run()
+    assert at.multiselect(key="runs_many").value == ["fixture", "asa1 copy"]
+    assert at.table[0].value["run"].tolist() == ["vanilla", "asa1 copy"]
+    assert "QE (U²) [asa1 copy]" in at.table[-1].value.columns  # each run under its name in this session
 
 
 @pytest.mark.parametrize("page", ["views/overview.py", "views/spike_features.py", "views/membrane.py",
@@ -310,8 +347,8 @@ def test_runs_on_other_data_are_refused_for_comparison():
     at.multiselect(key="runs_many").set_value(["asa1", "fixture"]).run()
     assert not at.exception
     assert any("fixture left out" in e.value and "cannot compare" in e.value for e in at.error)
-    assert len(at.dataframe) == 5  # Tables 1 and 3 of vanilla and asa1, asa1's intervals, pattern counts, Table 4
-    table1 = at.dataframe[0].value
+    assert len(at.table) == 5  # Tables 1 and 3 of vanilla and asa1, asa1's intervals, pattern counts, Table 4
+    table1 = at.table[0].value
     assert list(table1["run"]) == ["vanilla", "asa1"]
     at = app("views/membrane.py", session_runs={"fixture": FIXTURE})
     at.selectbox(key="run_b").set_value("fixture").run()

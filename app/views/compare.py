@@ -19,6 +19,7 @@ if a is not None:
     available = R.available_runs()
     others = [n for n in available if n != a.name]
     S.choose_many("runs_many", others, [b.name] if b is not None else [])
+    S.follow_sidebar("runs_many", b.name if b is not None else None)
     chosen = st.multiselect(f"runs to compare with {a.name} (the run chosen in the sidebar is the reference)", others,
                             key="runs_many")
     with ui.readable_errors():
@@ -29,14 +30,18 @@ if a is not None:
             runs.append(run)
         kept = [a] + [r for r in runs if ui.comparable(a, r, f"{r.name} left out") is not None]
         if len(kept) < 2:
-            st.info("choose runs recorded on the same samples as the reference")
+            fitting = [n for n in others if ui.incompatibility(a, R.load(available[n])) is None]
+            fits = ", ".join(fitting) if fitting else "none here"
+            st.info(f"none of the chosen runs was recorded on the samples of {a.name}; runs that were: {fits}" if chosen
+                    else f"choose runs to compare with {a.name}; recorded on its samples: {fits}")
         else:
             st.subheader("Table 1: accuracy, NASFR and energy")
+            st.caption("changes against the first run (the reference): accuracy in percentage points, NASFR relative")
             t1_all = R.cached_table1(kept, settings)
-            st.dataframe(t1_all, hide_index=True)
+            ui.small_table(H.readable(t1_all))
             st.subheader("Table 3: attention modules")
             st.caption("extra parameters and Δ MACs against the reference run, accuracy, NASFR, energy per sample")
-            st.dataframe(H.readable(table3_from(t1_all)), hide_index=True)
+            ui.small_table(H.readable(table3_from(t1_all)))
             ui.chart(make_firing_rate_figure(firing_rate_matrix(kept[0]), [l.info.name for l in kept[0].layers],
                                              run_names=[r.name for r in kept],
                                              more=[firing_rate_matrix(r) for r in kept[1:]]),
@@ -46,8 +51,7 @@ if a is not None:
                 st.subheader("Replicates: mean ± sd per condition")
                 st.caption("Runs of one architecture and data form a group (e.g. seeds); changes against the first "
                            "group with a 95% Welch t interval over the group's runs. " + H.HELP["interval"])
-                st.dataframe(replicates[[c for c in replicates.columns if not c.endswith((" mean", " sd"))]],
-                             hide_index=True)
+                ui.small_table(replicates[[c for c in replicates.columns if not c.endswith((" mean", " sd"))]])
             for other in kept[1:]:
                 t1, t3, t4 = R.cached_compare_tables(kept[0], other, settings)
                 st.subheader(f"{other.name} against {kept[0].name}")
@@ -58,8 +62,10 @@ if a is not None:
                     columns={"first": kept[0].name, "second": other.name, "cell": "change [95% interval]",
                              "p_value": "McNemar p"})
                 shown["McNemar p"] = [f"{p:.2g}" if p == p else "" for p in shown["McNemar p"]]
-                st.dataframe(shown, hide_index=True)
+                for name in (kept[0].name, other.name):  # one measure per row: each value its own precision
+                    shown[name] = [ui.number_text([v])[0] for v in shown[name]]
+                ui.small_table(shown)
                 st.caption("Spike patterns (over all timesteps), PTD and variance per layer (the project's pattern table)")
-                st.dataframe(t3, hide_index=True)
-                st.caption("Table 4: quantization error")
-                st.dataframe(t4, hide_index=True)
+                ui.small_table(H.readable(t3))
+                st.caption("Table 4: quantization error (change relative to the reference)")
+                ui.small_table(H.readable(t4))

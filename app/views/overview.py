@@ -33,7 +33,7 @@ if a is not None:
                 m2.metric("NASFR", f"{summary['nasfr']:.4f}",
                           f"{(summary['nasfr'] - base['nasfr']) / base['nasfr']:+.1%}" if second and base["nasfr"] else None,
                           delta_color="inverse", help=H.HELP["nasfr"])
-                m3.metric("energy (µJ per sample)", f"{summary['energy_uj']:.3f}",
+                m3.metric("energy (µJ)", f"{summary['energy_uj']:.3f}",
                           f"{(summary['energy_uj'] - base['energy_uj']) / base['energy_uj']:+.1%}"
                           if second and base["energy_uj"] else None, delta_color="inverse", help=H.HELP["energy"])
                 table = R.cached_layer_table(run, settings)
