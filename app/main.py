@@ -8,7 +8,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's packages, also under `streamlit run`
 
-from app import state  # noqa: E402  (after the path is set)
+from app import state, ui  # noqa: E402  (after the path is set)
 
 st.set_page_config(page_title="SNN redundancy", layout="wide")
 pages = st.navigation([
@@ -22,6 +22,7 @@ pages = st.navigation([
     st.Page("views/inspect.py", title="Inspect a checkpoint"),
     st.Page("views/export.py", title="Export"),
 ])
+st.html(ui.PIXELATED)
 state.restore(pages.url_path)
 try:
     pages.run()

@@ -53,6 +53,10 @@ def settings() -> AnalysisSettings:
     return AnalysisSettings(PatternRule(fg, null, ratio), GhostRule(method, threshold))
 
 
+# raster maps (analysis.figures.raster_image) drawn as blocks of one colour per neuron, not blurred
+PIXELATED = "<style>.js-plotly-plot .imagelayer image { image-rendering: pixelated; }</style>"
+
+
 def chart(fig, where=None, **kwargs):
     """Draw a plotly figure (in `where`, a container, else the page) in its own colours, as
     it is exported, not re-themed by Streamlit (re-theming cost the browser about 50 ms per

@@ -443,3 +443,22 @@ def test_inspect_takes_a_nir_graph_and_records_it(tmp_path, monkeypatch):
     at.button(key="record_button").click().run()
     no_errors(at)
     assert "recorded from_nir.h5" in at.success[0].value
+
+
+def test_table_text_readable_names_and_changes_in_percent():
+    import pandas as pd
+
+    from app.help import readable
+    from app.ui import number_text
+
+    assert number_text([2949120.0, 3005504.0]) == ["2,949,120", "3,005,504"]
+    assert number_text([0.71, 1.0, float("nan")]) == ["0.7100", "1.0000", "–"]
+    assert number_text([23.16005, 18.7]) == ["23.16", "18.70"]
+    assert number_text([10660111.78, 5.5]) == ["10,660,112", "6"]
+    table = pd.DataFrame({"run": ["a", "b"], "accuracy_change": [0.0, 0.29], "nasfr_change": [0.0, -0.505162],
+                          "qe [a]": [0.5, 0.4], "change": [float("nan"), -0.25]})
+    shown = readable(table)
+    assert list(shown.columns) == ["run", "accuracy change", "NASFR change", "QE (U²) [a]", "change"]
+    assert list(shown["accuracy change"]) == ["+0.0 pp", "+29.0 pp"]
+    assert list(shown["NASFR change"]) == ["+0.0%", "-50.5%"] and list(shown["change"]) == ["–", "-25.0%"]
+    assert list(table["accuracy_change"]) == [0.0, 0.29]  # the caller's table is left alone

@@ -166,3 +166,57 @@ def test_channel_over_timesteps_is_one_mosaic_with_a_label_per_step():
     assert len(fig.data) == 1 and z.shape == (2 * 4 + 1, 10 * 4 + 9)  # 10 per row, gap 1
     assert np.array_equal(z[0:4, 5:9], maps[1]) and np.array_equal(z[5:9, 5:9], maps[11])
     assert [a.text for a in fig.layout.annotations] == [f"t={t}" for t in range(12)]
+
+
+def _decode(image: dict) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    head, data = image["source"].split(",", 1)
+    assert head == "data:image/png;base64"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA"))
+
+
+def test_raster_image_has_the_heatmaps_colours_pixel_for_pixel():
+    """Each pixel is the colour plotly's own colour-scale sampling gives its value (to the
+    256 levels of the table, a step of at most 2 per channel on RdBu), NaN is transparent,
+    and the image covers the pixel centres 0..W-1, 0..H-1."""
+    import plotly.colors
+
+    from analysis.figures import RATE_SCALE, raster_image
+
+    z = np.array([[0.0, 0.25, np.nan], [0.5, 0.75, 1.0]])
+    image = raster_image(z, 0, 1)
+    rgba = _decode(image)
+    assert rgba.shape == (2, 3, 4) and rgba[0, 2, 3] == 0 and (np.delete(rgba[..., 3].ravel(), 2) == 255).all()
+    for (r, c), v in np.ndenumerate(z):
+        if v == v:
+            want = plotly.colors.unlabel_rgb(plotly.colors.sample_colorscale(RATE_SCALE, [v])[0])
+            assert np.abs(rgba[r, c, :3].astype(int) - np.array(want)).max() <= 2, (r, c, v)
+    assert (image["x"], image["y"], image["sizex"], image["sizey"]) == (-0.5, -0.5, 3, 2)
+    clipped = _decode(raster_image(np.array([[-5.0, 5.0]]), 0, 1))  # outside the range: the scale's ends
+    assert (clipped[0, 0] == _decode(raster_image(np.array([[0.0]]), 0, 1))[0, 0]).all()
+    assert (clipped[0, 1] == _decode(raster_image(np.array([[1.0]]), 0, 1))[0, 0]).all()
+
+
+def test_raster_mosaic_keeps_tiles_clickable_and_the_same_pixels():
+    """The dashboard's raster mosaic holds the heatmap's very mosaic as an image behind the
+    tiles (the only trace with hover besides nothing), with a colour bar; with over_time it
+    stays a heatmap (frames)."""
+    from analysis.figures import make_channel_timesteps_figure, raster_image
+
+    rng = np.random.default_rng(1)
+    features = rng.random((5, 4, 4))
+    heat = make_spike_features_figure(features, channels=[3, 0, 4], columns=2)
+    raster = make_spike_features_figure(features, channels=[3, 0, 4], columns=2, raster=True)
+    z = np.array(heat.data[0].z, dtype=float)
+    assert np.array_equal(_decode(raster.layout.images[0].to_plotly_json()), _decode(raster_image(z, 0, 1)))
+    assert [tr.name for tr in raster.data] == ["tiles", "labels", "colour scale"]
+    assert _trace(raster, "tiles").text == tuple(f"{features[c].mean():.3f}" for c in (3, 0, 4))
+    assert tuple(raster.layout.yaxis.range) == (z.shape[0] - 0.5, -1.5)  # row 0 at the top, its label above
+    animated = make_spike_features_figure(features, channels=[1], over_time=rng.random((3, 5, 4, 4)), raster=True)
+    assert animated.data[0].type == "heatmap" and len(animated.frames) == 3 and not animated.layout.images
+    steps = make_channel_timesteps_figure(rng.random((3, 4, 4)), 0, raster=True)
+    assert len(steps.layout.images) == 1 and [tr.name for tr in steps.data] == ["colour scale"]

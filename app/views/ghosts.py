@@ -25,8 +25,8 @@ if run is not None:
                                            settings.ghost.threshold, f"{run.name}: {name} at t={t}"),
                  key="gh_heatmap")
         if g["groups"]:
-            st.dataframe(pd.DataFrame({"group": range(1, len(g["groups"]) + 1),
-                                       "channels": [", ".join(f"c{c}" for c in grp) for grp in g["groups"]],
-                                       "size": [len(grp) for grp in g["groups"]]}), hide_index=True)
+            ui.small_table(pd.DataFrame({"group": range(1, len(g["groups"]) + 1),
+                                         "channels": [", ".join(f"c{c}" for c in grp) for grp in g["groups"]],
+                                         "size": [len(grp) for grp in g["groups"]]}))
         else:
             st.write(f"no ghost groups at t={t} ({settings.ghost.method} >= {settings.ghost.threshold})")

@@ -43,7 +43,7 @@ if run is not None:
             fig = make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(), shown,
                                              f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=channel,
                                              foreground=R.cached_foreground(run, layer_index, settings) if outline else None,
-                                             over_time=layer.nsfr if play else None, t=t)
+                                             over_time=layer.nsfr if play else None, t=t, raster=True)
         else:
             st.info(H.HELP["fc"])
             fig = make_channel_strip_figure(layer.nsfr[t].reshape(C), shown, f"{run.name}: {layer.info.name} at t={t}",
@@ -61,7 +61,8 @@ if run is not None:
         ui.small_table(H.readable(row))
         if spatial:
             ui.chart(make_channel_timesteps_figure(layer.nsfr[:, channel], channel,
-                                                   f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)"),
+                                                   f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)",
+                                                   raster=True),
                      key="sf_channel_fig")
         left, right = st.columns(2)
         hist = layer.stats["hist"][:, channel].sum(axis=0)
@@ -85,6 +86,6 @@ if run is not None:
             if twins:
                 ui.chart(make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(),
                                                     [channel] + twins, "the channel and its ghosts",
-                                                    selected=channel), key="sf_ghosts")
+                                                    selected=channel, raster=True), key="sf_ghosts")
         st.caption(f"Maps use rows top to bottom as the sensor. Mean firing of c{channel}: "
                    f"{float(np.mean(layer.nsfr[:, channel])):.3f}")
