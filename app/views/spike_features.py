@@ -63,7 +63,7 @@ if run is not None:
             ui.chart(make_channel_timesteps_figure(layer.nsfr[:, channel], channel,
                                                    f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)",
                                                    raster=True),
-                     key="sf_channel_fig")
+                     key="sf_channel_fig", config=ui.STATIC)
         left, right = st.columns(2)
         hist = layer.stats["hist"][:, channel].sum(axis=0)
         with left:
@@ -86,6 +86,7 @@ if run is not None:
             if twins:
                 ui.chart(make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(),
                                                     [channel] + twins, "the channel and its ghosts",
-                                                    selected=channel, raster=True), key="sf_ghosts")
+                                                    selected=channel, raster=True), key="sf_ghosts",
+                         config=ui.STATIC)
         st.caption(f"Maps use rows top to bottom as the sensor. Mean firing of c{channel}: "
                    f"{float(np.mean(layer.nsfr[:, channel])):.3f}")
