@@ -47,6 +47,7 @@ def journal_size(fig: go.Figure, width: str | float, height_in: float | None = N
                       title_text=None, margin=dict(l=40, r=20, t=30, b=35))
     for annotation in out.layout.annotations or ():
         annotation.font = dict(size=px, color=annotation.font.color if annotation.font else None)
+    out.update_traces(textfont_size=px, selector=dict(mode="text"))  # e.g. the mosaic's channel labels
     return out
 
 

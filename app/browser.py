@@ -159,20 +159,23 @@ def no_exception(page) -> None:
 
 
 # In-page stopwatch: the first pointer press after arming starts it; every DOM change after
-# that (outside plotly's hover labels) moves its end to the next drawn frame.
+# that moves its end to the second frame drawn after it. Left out: plotly's hover labels and
+# the cursor classes of its drag layer (where the pointer rests after the click, not the
+# page's answer to it).
 _WATCH = """(fromLoad) => {
     const s = window.__snnrTimer || (window.__snnrTimer = {});
     if (s.observer) s.observer.disconnect();
-    s.start = fromLoad ? 0 : null; s.end = null;
+    s.start = fromLoad ? 0 : null; s.end = null; s.last = null;
     if (!fromLoad) {
         window.addEventListener('pointerdown', () => { if (s.start === null) s.start = performance.now(); },
                                 {capture: true, once: true});
     }
-    const hover = r => { const e = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-                         return e && e.closest('.hoverlayer'); };
+    const pointer = r => { const e = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+                           return e && (e.closest('.hoverlayer') || (r.attributeName === 'class' && e.closest('.draglayer'))); };
     s.observer = new MutationObserver(records => {
-        if (s.start === null || records.every(hover)) return;
-        requestAnimationFrame(() => requestAnimationFrame(() => { s.end = performance.now(); }));
+        if (s.start === null || records.every(pointer)) return;
+        const at = s.last = performance.now();
+        requestAnimationFrame(() => requestAnimationFrame(() => { if (s.last === at) s.end = performance.now(); }));
     });
     s.observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 }"""
@@ -196,6 +199,7 @@ def timed_seconds(page, quiet_ms: int = 500) -> float:
     it are not in it."""
     wait_idle(page, settle_ms=0)
     page.wait_for_function("""(q) => { const s = window.__snnrTimer;
-        return s.start !== null && s.end !== null && performance.now() - s.end > q; }""", arg=quiet_ms, polling=50)
+        return s.start !== null && s.end !== null && s.end >= s.last && performance.now() - s.last > q; }""",
+                           arg=quiet_ms, polling=50)
     start, end = page.evaluate("() => [window.__snnrTimer.start, window.__snnrTimer.end]")
     return (end - start) / 1000

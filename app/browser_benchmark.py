@@ -44,12 +44,13 @@ def _tile(page, channel: int):
         const t = gd.data.find(t => t.name === 'tiles'); const k = t.customdata.indexOf(c);
         const fl = gd._fullLayout, box = gd.getBoundingClientRect();
         return [box.left + fl._size.l + fl.xaxis.d2p(t.x[k]), box.top + fl._size.t + fl.yaxis.d2p(t.y[k])]; }"""
-    page.wait_for_function(find, arg=channel)
-    pos, previous = page.evaluate(find, channel), None
-    while pos != previous:
+    pos, previous = page.wait_for_function(find, arg=channel).json_value(), None
+    for _ in range(40):  # at most 6 s
+        if pos is not None and pos == previous:
+            return lambda: page.mouse.click(*pos)
         page.wait_for_timeout(150)
         previous, pos = pos, page.evaluate(find, channel)
-    return lambda: page.mouse.click(*pos)
+    raise B.BrowserError(f"the tile of channel {channel} kept moving or vanished: {previous} -> {pos}")
 
 
 def interactions():

@@ -69,12 +69,13 @@ POINTS = ("accuracy_change",)
 RELATIVE = ("nasfr_change", "change")
 
 
-def readable(table):
+def readable(table, changes: bool = False):
     """A copy of a pandas table with readable column names (unknown columns unchanged; a
-    per-run column "name [run]" keeps its run) and changes in percent: "+29.0 pp" for
-    shares, "-50.5%" relative to the reference."""
+    per-run column "name [run]" keeps its run). changes: also the change columns of Tables
+    1 and 4 in percent, "+29.0 pp" for shares and "-50.5%" relative to the reference (only
+    for those tables: elsewhere a column named "change" can mean either)."""
     shown = table.copy()
-    for column in shown.columns:
+    for column in shown.columns if changes else ():
         if column in POINTS:
             shown[column] = [f"{100 * v:+.1f} pp" if v == v else "–" for v in shown[column]]
         elif column in RELATIVE:

@@ -60,11 +60,11 @@ def cached_summary(run: Run, settings: AnalysisSettings) -> dict:
 @st.cache_data(max_entries=16)
 def _compare_tables(a: tuple[str, float, str], b: tuple[str, float, str], settings: AnalysisSettings):
     ra, rb = _named((a, b))
-    return table1([ra, rb], settings), pattern_table(ra, rb, settings), table4(ra, rb)
+    return pattern_table(ra, rb, settings), table4(ra, rb)
 
 
 def cached_compare_tables(a: Run, b: Run, settings: AnalysisSettings):
-    """Table 1, the pattern table and Table 4 of a against b, each run under its name."""
+    """The pattern table and Table 4 of a against b, each run under its name."""
     return _compare_tables((str(a.path), _mtime(a.path), a.name), (str(b.path), _mtime(b.path), b.name), settings)
 
 

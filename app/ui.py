@@ -57,36 +57,51 @@ def settings() -> AnalysisSettings:
 PIXELATED = "<style>.js-plotly-plot .imagelayer image { image-rendering: pixelated; }</style>"
 
 
-# config of a chart with nothing to hover or click (raster maps): the browser draws it ~40 ms faster
+# config of a chart with nothing to hover or click (raster maps): quicker for the browser to draw
 STATIC = {"staticPlot": True}
 
 
 def chart(fig, where=None, **kwargs):
     """Draw a plotly figure (in `where`, a container, else the page) in its own colours, as
-    it is exported, not re-themed by Streamlit (re-theming cost the browser about 50 ms per
-    changed chart here). kwargs go to st.plotly_chart (key, on_select, width ...)."""
+    it is exported, not re-themed by Streamlit (which costs the browser time on every changed
+    chart). kwargs go to st.plotly_chart (key, on_select, width ...)."""
     return (where or st).plotly_chart(fig, theme=None, **kwargs)
 
 
 def number_text(values) -> list[str]:
-    """Floats as a table shows them: whole numbers with thousands separators, else 4 decimals
-    below 10, 2 below 10,000 and none above; NaN as a dash."""
+    """Floats as a table shows them, one precision for all: whole numbers with thousands
+    separators, else 4 decimals below 10, 2 below 10,000 and none above; a value that would
+    show as 0 at that precision gets 3 significant digits; NaN as a dash, never "-0"."""
     values = [float(v) for v in values]
     finite = [abs(v) for v in values if v == v and abs(v) != float("inf")]
-    if finite and all(v == int(v) for v in finite):
-        return [f"{v:,.0f}" if v == v else "–" for v in values]
+    whole = bool(finite) and all(v == int(v) for v in finite)
     top = max(finite, default=0)
-    decimals = 4 if top < 10 else 2 if top < 10_000 else 0
-    return [f"{v:,.{decimals}f}" if v == v else "–" for v in values]
+    decimals = 0 if whole else 4 if top < 10 else 2 if top < 10_000 else 0
+
+    def text(v: float) -> str:
+        if v != v:
+            return "–"
+        if v != 0 and abs(v) < 0.5 * 10 ** -decimals:
+            return f"{v:.3g}"
+        return f"{round(v, decimals) + 0.0:,.{decimals}f}"
+    return [text(v) for v in values]
+
+
+def _plain(value):
+    """A table cell as text that Streamlit's Markdown shows as written ("-" alone would be an
+    empty list item)."""
+    return "–" if isinstance(value, str) and value.strip() in ("-", "*", "+") else value
 
 
 def small_table(table) -> None:
     """A table of a few rows as static HTML: every column shown (never cut off), floats as
-    number_text, and drawn in a third of the interactive grid's time (~140 ms against
-    ~330 ms per change in the browser benchmark's one-element apps)."""
+    number_text, and drawn by the browser much faster than the interactive grid."""
     shown = table.copy()
-    for c in table.select_dtypes("floating").columns:  # formatted here: a pandas Styler costs ~25 ms a table
-        shown[c] = number_text(table[c])
+    for c in table.columns:
+        if str(table[c].dtype).startswith("float"):  # formatted here: a pandas Styler costs ~25 ms a table
+            shown[c] = number_text(table[c])
+        elif table[c].dtype == object:
+            shown[c] = [_plain(v) for v in table[c]]
     st.table(shown, hide_index=True)
 
 
@@ -97,6 +112,18 @@ def incompatibility(a: Run, b: Run) -> str | None:
     except AnalysisError as exc:
         return str(exc)
     return None
+
+
+def runs_on_samples_of(a: Run, names: list[str], available: dict) -> list[str]:
+    """Those of `names` recorded on a's samples (runs that cannot be read are left out)."""
+    fitting = []
+    for name in names:
+        try:
+            if incompatibility(a, R.load(available[name])) is None:
+                fitting.append(name)
+        except KNOWN_ERRORS:
+            continue
+    return fitting
 
 
 def pick_runs(two: bool = True) -> tuple[Run | None, Run | None]:
@@ -134,15 +161,8 @@ def pick_runs(two: bool = True) -> tuple[Run | None, Run | None]:
 
 def _first_compatible(a: Run, others: list[str], available: dict) -> str:
     """The sample pair's ASA run when it fits, else the first run on the same samples."""
-    ordered = sorted(others[1:], key=lambda n: n != "asa1")
-    for name in ordered:
-        try:
-            run = R.load(available[name])
-        except KNOWN_ERRORS:
-            continue
-        if incompatibility(a, run) is None:
-            return name
-    return "(none)"
+    fitting = runs_on_samples_of(a, sorted(others[1:], key=lambda n: n != "asa1"), available)
+    return fitting[0] if fitting else "(none)"
 
 
 def comparable(a: Run, b: Run | None, what: str) -> Run | None:

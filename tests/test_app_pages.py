@@ -449,15 +449,18 @@ def test_table_text_readable_names_and_changes_in_percent():
     import pandas as pd
 
     from app.help import readable
-    from app.ui import number_text
+    from app.ui import _plain, number_text
 
     assert number_text([2949120.0, 3005504.0]) == ["2,949,120", "3,005,504"]
     assert number_text([0.71, 1.0, float("nan")]) == ["0.7100", "1.0000", "–"]
     assert number_text([23.16005, 18.7]) == ["23.16", "18.70"]
     assert number_text([10660111.78, 5.5]) == ["10,660,112", "6"]
+    assert number_text([0.5, 3e-5, -0.0, -1e-9]) == ["0.5000", "3e-05", "0.0000", "-1e-09"]  # never a bare 0 or -0
+    assert [_plain(v) for v in ("-", " + ", "-42% [-43, -41]", 3)] == ["–", "–", "-42% [-43, -41]", 3]
     table = pd.DataFrame({"run": ["a", "b"], "accuracy_change": [0.0, 0.29], "nasfr_change": [0.0, -0.505162],
                           "qe [a]": [0.5, 0.4], "change": [float("nan"), -0.25]})
-    shown = readable(table)
+    assert list(readable(table)["change"].iloc[1:]) == [-0.25]  # only where asked: elsewhere "change" means either
+    shown = readable(table, changes=True)
     assert list(shown.columns) == ["run", "accuracy change", "NASFR change", "QE (U²) [a]", "change"]
     assert list(shown["accuracy change"]) == ["+0.0 pp", "+29.0 pp"]
     assert list(shown["NASFR change"]) == ["+0.0%", "-50.5%"] and list(shown["change"]) == ["–", "-25.0%"]

@@ -73,6 +73,7 @@ def test_journal_sizes_come_out_at_the_printed_size(tmp_path):
     rng = np.random.default_rng(2)
     fig = journal_size(make_spike_features_figure(rng.random((4, 6, 6))), "column", 2.5)
     assert fig.layout.width == round(3.3 * 96) and fig.layout.height == 240 and fig.layout.font.size == 8.5 * 96 / 72
+    assert {tr.textfont.size for tr in fig.data if tr.type == "scatter" and tr.mode == "text"} == {8.5 * 96 / 72}  # labels
     pdf, png = write_figures({"f": fig}, tmp_path, ("pdf", "png"), ["a provenance line"], dpi=300)
     box = PdfReader(pdf).pages[0].mediabox
     assert abs(float(box.width) - 3.3 * 72) < 1.5 and abs(float(box.height) - 2.5 * 72) < 1.5
@@ -196,6 +197,8 @@ def test_raster_image_has_the_heatmaps_colours_pixel_for_pixel():
             want = plotly.colors.unlabel_rgb(plotly.colors.sample_colorscale(RATE_SCALE, [v])[0])
             assert np.abs(rgba[r, c, :3].astype(int) - np.array(want)).max() <= 2, (r, c, v)
     assert (image["x"], image["y"], image["sizex"], image["sizey"]) == (-0.5, -0.5, 3, 2)
+    assert (image["xref"], image["yref"], image["xanchor"], image["yanchor"], image["sizing"], image["layer"]) == \
+        ("x", "y", "left", "top", "stretch", "below")  # top left corner at the first pixel's, under the traces
     clipped = _decode(raster_image(np.array([[-5.0, 5.0]]), 0, 1))  # outside the range: the scale's ends
     assert (clipped[0, 0] == _decode(raster_image(np.array([[0.0]]), 0, 1))[0, 0]).all()
     assert (clipped[0, 1] == _decode(raster_image(np.array([[1.0]]), 0, 1))[0, 0]).all()
@@ -203,7 +206,8 @@ def test_raster_image_has_the_heatmaps_colours_pixel_for_pixel():
 
 def test_raster_mosaic_keeps_tiles_clickable_and_the_same_pixels():
     """The dashboard's raster mosaic holds the heatmap's very mosaic as an image behind the
-    tiles (the only trace with hover besides nothing), with a colour bar; with over_time it
+    traces; the tiles are the only trace with hover (so they take the clicks), the labels
+    keep their colour when a click selects a tile, and a colour bar stays; with over_time it
     stays a heatmap (frames)."""
     from analysis.figures import make_channel_timesteps_figure, raster_image
 
@@ -214,7 +218,15 @@ def test_raster_mosaic_keeps_tiles_clickable_and_the_same_pixels():
     z = np.array(heat.data[0].z, dtype=float)
     assert np.array_equal(_decode(raster.layout.images[0].to_plotly_json()), _decode(raster_image(z, 0, 1)))
     assert [tr.name for tr in raster.data] == ["tiles", "labels", "colour scale"]
+    assert [tr.name for tr in raster.data if tr.hoverinfo != "skip"] == ["tiles"] and raster.layout.images[0].layer == "below"
     assert _trace(raster, "tiles").text == tuple(f"{features[c].mean():.3f}" for c in (3, 0, 4))
+    labels = _trace(raster, "labels")
+    assert labels.text == ("c3", "c0", "c4") and labels.unselected.textfont.color == labels.textfont.color
+    assert labels.cliponaxis is False and labels.y == tuple(y - 2.5 for y in _trace(raster, "tiles").y)
+    coloured = make_spike_features_figure(features, np.array(["noise", "normal", "null", "noise", "normal"]),
+                                          channels=[3, 0, 1], columns=2, raster=True)
+    assert [(tr.text, tr.textfont.color) for tr in coloured.data if tr.name == "labels"] == \
+        [(("c3 noise", "c0 noise"), "#d62728"), (("c1 normal",), "#1f77b4")]
     assert tuple(raster.layout.yaxis.range) == (z.shape[0] - 0.5, -1.5)  # row 0 at the top, its label above
     animated = make_spike_features_figure(features, channels=[1], over_time=rng.random((3, 5, 4, 4)), raster=True)
     assert animated.data[0].type == "heatmap" and len(animated.frames) == 3 and not animated.layout.images

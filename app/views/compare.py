@@ -30,7 +30,7 @@ if a is not None:
             runs.append(run)
         kept = [a] + [r for r in runs if ui.comparable(a, r, f"{r.name} left out") is not None]
         if len(kept) < 2:
-            fitting = [n for n in others if ui.incompatibility(a, R.load(available[n])) is None]
+            fitting = ui.runs_on_samples_of(a, others, available)
             fits = ", ".join(fitting) if fitting else "none here"
             st.info(f"none of the chosen runs was recorded on the samples of {a.name}; runs that were: {fits}" if chosen
                     else f"choose runs to compare with {a.name}; recorded on its samples: {fits}")
@@ -38,7 +38,7 @@ if a is not None:
             st.subheader("Table 1: accuracy, NASFR and energy")
             st.caption("changes against the first run (the reference): accuracy in percentage points, NASFR relative")
             t1_all = R.cached_table1(kept, settings)
-            ui.small_table(H.readable(t1_all))
+            ui.small_table(H.readable(t1_all, changes=True))
             st.subheader("Table 3: attention modules")
             st.caption("extra parameters and Δ MACs against the reference run, accuracy, NASFR, energy per sample")
             ui.small_table(H.readable(table3_from(t1_all)))
@@ -53,7 +53,7 @@ if a is not None:
                            "group with a 95% Welch t interval over the group's runs. " + H.HELP["interval"])
                 ui.small_table(replicates[[c for c in replicates.columns if not c.endswith((" mean", " sd"))]])
             for other in kept[1:]:
-                t1, t3, t4 = R.cached_compare_tables(kept[0], other, settings)
+                t3, t4 = R.cached_compare_tables(kept[0], other, settings)
                 st.subheader(f"{other.name} against {kept[0].name}")
                 paired = R.cached_paired(kept[0], other, settings)
                 st.caption("Changes with 95% intervals over the same samples (accuracy in percentage points, with "
@@ -62,10 +62,10 @@ if a is not None:
                     columns={"first": kept[0].name, "second": other.name, "cell": "change [95% interval]",
                              "p_value": "McNemar p"})
                 shown["McNemar p"] = [f"{p:.2g}" if p == p else "" for p in shown["McNemar p"]]
-                for name in (kept[0].name, other.name):  # one measure per row: each value its own precision
-                    shown[name] = [ui.number_text([v])[0] for v in shown[name]]
+                pairs = [ui.number_text(pair) for pair in zip(shown[kept[0].name], shown[other.name])]
+                shown[kept[0].name], shown[other.name] = zip(*pairs)  # one measure per row, one precision per row
                 ui.small_table(shown)
                 st.caption("Spike patterns (over all timesteps), PTD and variance per layer (the project's pattern table)")
                 ui.small_table(H.readable(t3))
                 st.caption("Table 4: quantization error (change relative to the reference)")
-                ui.small_table(H.readable(t4))
+                ui.small_table(H.readable(t4, changes=True))
