@@ -57,6 +57,16 @@ def colour_bar(zmin: float, zmax: float, title: str, scale: str = RATE_SCALE) ->
                                   colorbar=dict(title=title, len=0.8)))
 
 
+def _map_layout(mosaic: np.ndarray, raster: bool, headroom: float = 0) -> dict:
+    """Layout of a mosaic of maps: hidden axes of square cells, row 0 at the top; raster: the
+    mosaic as a raster_image, with `headroom` rows above it (for labels)."""
+    H, W = mosaic.shape
+    y = dict(range=[H - 0.5, -0.5 - headroom]) if raster else dict(autorange="reversed")
+    return dict(images=[raster_image(mosaic, 0, 1)] if raster else None,
+                xaxis=dict(visible=False, range=[-0.5, W - 0.5]),
+                yaxis=dict(visible=False, scaleanchor="x", constrain="domain", **y))
+
+
 def _vline(x: float, dash: str, color: str, label: str | None = None) -> tuple[dict, list[dict]]:
     """A vertical line over the whole plot height at data x (and its label at the top right),
     as layout dicts: given to the figure at once, which plotly builds faster than add_vline."""
@@ -177,10 +187,7 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     fig = go.Figure(traces, layout=dict(
         title=title, font=FONT, height=max(260, tile * rows + 110), width=max(400, tile * cols + 160),
         margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white", clickmode="event+select", shapes=frames,
-        images=[raster_image(mosaic, 0, 1)] if raster else None,
-        xaxis=dict(visible=False, range=[-0.5, mosaic.shape[1] - 0.5]),
-        yaxis=dict(visible=False, scaleanchor="x", constrain="domain",
-                   **(dict(range=[mosaic.shape[0] - 0.5, -0.5 - gap]) if raster else dict(autorange="reversed")))))
+        **_map_layout(mosaic, raster, headroom=gap)))
     if over_time is not None:
         _animate(fig, [heat(_mosaic(step, channels, cols, gap)) for step in over_time], active=t)
     return fig
@@ -251,11 +258,7 @@ def make_channel_timesteps_figure(channel_nsfr: np.ndarray, channel: int, title:
                      layout=dict(title=title or f"Channel {channel} across timesteps", font=FONT, annotations=labels,
                                  height=140 * rows + 90, width=max(500, 110 * cols + 150),
                                  margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white",
-                                 images=[raster_image(mosaic, 0, 1)] if raster else None,
-                                 xaxis=dict(visible=False, range=[-0.5, mosaic.shape[1] - 0.5]),
-                                 yaxis=dict(visible=False, scaleanchor="x", constrain="domain",
-                                            **(dict(range=[mosaic.shape[0] - 0.5, -0.5]) if raster
-                                               else dict(autorange="reversed")))))
+                                 **_map_layout(mosaic, raster)))
 
 
 def _mpd_trace(hist: np.ndarray, edges: np.ndarray, color: str, name: str) -> go.Scatter:

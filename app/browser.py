@@ -142,15 +142,24 @@ def set_number(page, label: str, value) -> None:
     wait_idle(page)
 
 
-def click_plot_point(page, chart_index: int, x: float, y: float) -> None:
-    """Click the data point at (x, y) of the chart_index-th plotly chart on the page."""
-    pos = page.evaluate("""([i, x, y]) => {
-        const gd = document.querySelectorAll('.js-plotly-plot')[i];
-        const fl = gd._fullLayout, box = gd.getBoundingClientRect();
-        return [box.left + fl._size.l + fl.xaxis.d2p(x), box.top + fl._size.t + fl.yaxis.d2p(y)];
-    }""", [chart_index, x, y])
-    page.mouse.click(pos[0], pos[1])
-    wait_idle(page, settle_ms=300)
+_TILE = """(c) => { const gd = [...document.querySelectorAll('.js-plotly-plot')].find(
+        gd => gd.data && gd.data.some(t => t.name === 'tiles' && t.customdata.includes(c)));
+    if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis) return null;
+    const t = gd.data.find(t => t.name === 'tiles'); const k = t.customdata.indexOf(c);
+    const fl = gd._fullLayout, box = gd.getBoundingClientRect();
+    return [box.left + fl._size.l + fl.xaxis.d2p(t.x[k]), box.top + fl._size.t + fl.yaxis.d2p(t.y[k])]; }"""
+
+
+def tile_position(page, channel: int) -> tuple[float, float]:
+    """Page coordinates of `channel`'s tile in the spike-feature mosaic (its marker in trace
+    'tiles'), once the chart has drawn and stopped moving."""
+    pos, previous = page.wait_for_function(_TILE, arg=channel).json_value(), None
+    for _ in range(40):  # at most 6 s
+        if pos is not None and pos == previous:
+            return tuple(pos)
+        page.wait_for_timeout(150)
+        previous, pos = pos, page.evaluate(_TILE, channel)
+    raise BrowserError(f"the tile of channel {channel} kept moving or vanished: {previous} -> {pos}")
 
 
 def no_exception(page) -> None:

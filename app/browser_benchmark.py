@@ -36,21 +36,9 @@ def _pick(page, label: str, option):
 
 
 def _tile(page, channel: int):
-    """The click on a spike-feature tile (its position found untimed, once the chart has
-    stopped moving)."""
-    find = """(c) => { const gd = [...document.querySelectorAll('.js-plotly-plot')].find(
-            gd => gd.data && gd.data.some(t => t.name === 'tiles' && t.customdata.includes(c)));
-        if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis) return null;
-        const t = gd.data.find(t => t.name === 'tiles'); const k = t.customdata.indexOf(c);
-        const fl = gd._fullLayout, box = gd.getBoundingClientRect();
-        return [box.left + fl._size.l + fl.xaxis.d2p(t.x[k]), box.top + fl._size.t + fl.yaxis.d2p(t.y[k])]; }"""
-    pos, previous = page.wait_for_function(find, arg=channel).json_value(), None
-    for _ in range(40):  # at most 6 s
-        if pos is not None and pos == previous:
-            return lambda: page.mouse.click(*pos)
-        page.wait_for_timeout(150)
-        previous, pos = pos, page.evaluate(find, channel)
-    raise B.BrowserError(f"the tile of channel {channel} kept moving or vanished: {previous} -> {pos}")
+    """The click on a spike-feature tile (its position found untimed)."""
+    pos = B.tile_position(page, channel)
+    return lambda: page.mouse.click(*pos)
 
 
 def interactions():

@@ -171,13 +171,8 @@ def open_rules(page):
 
 def click_tile(page, channel):
     """Click the tile of `channel` in the spike-feature mosaic (its marker in trace 'tiles')."""
-    index = page.evaluate("""(c) => [...document.querySelectorAll('.js-plotly-plot')].findIndex(
-        gd => gd.data && gd.data.some(t => t.name === 'tiles' && t.customdata.includes(c)))""", channel)
-    assert index >= 0
-    x, y = page.evaluate("""([i, c]) => { const t = document.querySelectorAll('.js-plotly-plot')[i].data
-        .find(t => t.name === 'tiles'); const k = t.customdata.indexOf(c); return [t.x[k], t.y[k]]; }""",
-                         [index, channel])
-    B.click_plot_point(page, index, x, y)
+    page.mouse.click(*B.tile_position(page, channel))
+    wait_idle(page, settle_ms=300)
 
 
 def test_a_research_session(page, server, tmp_path):
