@@ -8,6 +8,7 @@ import os
 import warnings
 from pathlib import Path
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.loader import Run, load_run
@@ -218,7 +219,12 @@ def _fig6_figure(keys: tuple, layer: int, t: int, settings: AnalysisSettings, ti
         if panels:
             rows.append(panels)
             labels.append(name)
-    return make_fig6_figure(rows, labels, title) if rows else None
+    if not rows:
+        return None
+    # A cache hit is an unpickled figure whose JSON orders keys unlike the freshly built one,
+    # and Streamlit keys a chart by its JSON: the first hit would draw the chart anew. Rebuilt
+    # from its dict, the figure of a miss has the very JSON of every hit.
+    return go.Figure(make_fig6_figure(rows, labels, title).to_dict())
 
 
 def cached_fig6_figure(runs: list[Run], channels: list[list[int]], layer: int, t: int, settings: AnalysisSettings,

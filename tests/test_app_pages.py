@@ -74,6 +74,25 @@ def test_membrane_and_ghost_widgets():
     assert at.metric[0].label == "ghost ratio"
 
 
+def test_an_unchanged_chart_keeps_its_identity_when_another_changes():
+    """Streamlit keys a chart by an id hashed from its figure's JSON; a changed id makes the
+    browser throw the chart away and draw it anew. Fig. 6 does not depend on the channel, so
+    choosing another channel must keep its id, also the first time it comes from the cache
+    (an unpickled figure used to list its keys in another order)."""
+    from app import runs as R
+
+    def chart_id(at, key):
+        return next(c.proto.id for c in at.get("plotly_chart") if c.proto.id.endswith(key))
+
+    R._fig6_figure.clear()
+    at = app("views/membrane.py")
+    before = chart_id(at, "mp_fig6"), chart_id(at, "mp_mpd")
+    at.selectbox(key="channel").set_value(3).run()
+    no_errors(at)
+    assert chart_id(at, "mp_fig6") == before[0]
+    assert chart_id(at, "mp_mpd") != before[1]  # the channel's own histogram did change
+
+
 def _number(text: str) -> float:
     return float(str(text).replace(",", ""))
 
