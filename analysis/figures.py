@@ -127,7 +127,9 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     """Fig. 2a / 5a: the spike features [C, H, W] (N-SFR, 0..1) of many channels at one
     timestep, as one mosaic of square maps (row 0 of each map at the top) separated by gaps,
     each labelled with its channel and pattern. One marker per tile (trace "tiles",
-    customdata = channel) makes a tile clickable; `selected` is framed. foreground [H, W]
+    customdata = channel) makes a tile clickable; `selected` is framed by its marker, as
+    plotly frames the tile a click selects (so a click shows at once in the browser, without
+    a new figure). foreground [H, W]
     (bool): its outline is drawn on every tile (trace "foreground"). over_time [T, C, H, W]:
     one animation frame per timestep with play / pause buttons and a timestep slider that
     starts at `t` (the timestep of `features`). raster (not with over_time): the maps as one
@@ -150,9 +152,16 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
                           colorbar=dict(title="firing rate", len=0.8),
                           hovertemplate="c%{customdata} rate=%{z:.3f}<extra></extra>")
     xs, ys = zip(*centres) if centres else ((), ())
+    tile = max(40, min(110, 900 // max(cols, 1)))
+    width, height = max(400, tile * cols + 160), max(260, tile * rows + 110)
+    # the plot area, less the colour bar's ~90 px; y axis follows x at one pixel size
+    unit = min((width - 40 - 90) / mosaic.shape[1], (height - 90) / (mosaic.shape[0] + gap))
     traces = [] if raster else [heat(mosaic)]
     traces.append(go.Scatter(x=xs, y=ys, mode="markers", name="tiles", customdata=channels, showlegend=False,
-                             marker=dict(size=max(8, min(40, 300 // max(cols, 1))), opacity=0.01, color="black"),
+                             selectedpoints=[channels.index(selected)] if selected in channels else None,
+                             marker=dict(size=max(8.0, min(H, W) * unit + 4), symbol="square-open", opacity=0.01,
+                                         color="black", line=dict(width=3)),
+                             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.01)),
                              text=[f"{float(np.nanmean(features[c])):.3f}" for c in channels],
                              hovertemplate="c%{customdata} mean rate %{text}: click to open<extra></extra>"))
     if foreground is not None:
@@ -177,16 +186,9 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
             unselected=dict(textfont=dict(color=colour))))
     if raster:
         traces.append(colour_bar(0, 1, "firing rate"))
-    frames = []
-    for i, c in enumerate(channels):
-        if c == selected:
-            x0, y0 = centres[i][0] - W / 2, centres[i][1] - H / 2
-            frames.append(dict(type="rect", x0=x0 - 0.5, y0=y0 - 0.5, x1=x0 + W - 0.5, y1=y0 + H - 0.5,
-                               line=dict(color="black", width=3)))
-    tile = max(40, min(110, 900 // max(cols, 1)))
     fig = go.Figure(traces, layout=dict(
-        title=title, font=FONT, height=max(260, tile * rows + 110), width=max(400, tile * cols + 160),
-        margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white", clickmode="event+select", shapes=frames,
+        title=title, font=FONT, height=height, width=width,
+        margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white", clickmode="event+select",
         **_map_layout(mosaic, raster, headroom=gap)))
     if over_time is not None:
         _animate(fig, [heat(_mosaic(step, channels, cols, gap)) for step in over_time], active=t)

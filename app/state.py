@@ -43,6 +43,7 @@ def restore(page: str = "") -> None:
     that page take them. Within a page values are never re-assigned, so a rerun cannot
     overwrite what the user is typing."""
     state = st.session_state
+    state["_state_run"] = state.get("_state_run", 0) + 1
     if not state.get("_state_restored"):
         for key, (param, parse, _) in PERSISTED.items():
             if param in st.query_params and key not in state:
@@ -119,6 +120,11 @@ def select(key: str, value) -> None:
     """Set a persisted value from code (a clicked tile, a new recording): it takes effect on
     the next run, when the widget is drawn again."""
     st.session_state[key] = value
+
+
+def run_number() -> int:
+    """How many script runs this session has had (counted by restore())."""
+    return st.session_state.get("_state_run", 0)
 
 
 def describe() -> str:

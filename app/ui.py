@@ -216,3 +216,25 @@ def new_click(chart_key: str) -> int | None:
         return None
     st.session_state[seen_key] = signature
     return int(picked[0])
+
+
+def drawn_selection(chart: str, inputs: tuple, channel: int, clicked: int | None) -> tuple[int, int]:
+    """(the channel to draw as selected, the figure's revision) for the clickable chart
+    with key `chart` (read with new_click), whose figure depends on `inputs` (hashable) besides the selection.
+
+    Streamlit keys a chart by its figure's JSON and draws it anew in the browser when that
+    changes, while a click already shows its point as selected there. So after a click the
+    figure stays as it was drawn (and is not drawn again); it takes `channel`, with a new
+    revision so that its JSON changes even when it goes back to the channel it was drawn
+    with, when the channel changed otherwise (a widget, another page), when `inputs`
+    changed, or when the chart was not drawn in the previous run."""
+    state = st.session_state
+    run = S.run_number()
+    memo = state.get(f"_drawn_{chart}")
+    fresh = memo is None or memo["run"] != run - 1 or memo["inputs"] != inputs
+    shown = None if fresh else clicked if clicked is not None else memo["shown"]
+    if fresh or shown != channel:
+        memo = dict(inputs=inputs, drawn=channel, revision=(memo or {}).get("revision", 0) + 1, shown=channel)
+        state[f"_seen_{chart}"] = ()  # the new chart starts without a selection: its first click is new
+    state[f"_drawn_{chart}"] = {**memo, "shown": channel, "run": run}
+    return memo["drawn"], memo["revision"]

@@ -93,6 +93,29 @@ def test_an_unchanged_chart_keeps_its_identity_when_another_changes():
     assert chart_id(at, "mp_mpd") != before[1]  # the channel's own histogram did change
 
 
+def test_a_clicked_tile_keeps_the_figure_and_other_changes_redraw_it(monkeypatch):
+    """The mosaic's figure does not change after a click (the browser already frames the
+    clicked tile); a channel chosen elsewhere, new inputs or a run without the chart redraw
+    it with that channel and a new revision."""
+    from app import ui
+
+    session = {}
+    monkeypatch.setattr(ui.st, "session_state", session)
+
+    def run(inputs, channel, clicked=None, skipped=0):
+        session["_state_run"] = session.get("_state_run", 0) + 1 + skipped
+        return ui.drawn_selection("grid", inputs, channel, clicked)
+
+    assert run("a", 0) == (0, 1)
+    assert run("a", 5, clicked=5) == (0, 1)  # clicked: the figure stays
+    assert run("a", 5) == (0, 1)  # a rerun for something else
+    assert run("a", 0) == (0, 2)  # back to c0 from the channel box: redrawn although c0 was drawn
+    assert session["_seen_grid"] == ()  # and a click on c5 in the new chart counts again
+    assert run("a", 7, clicked=7) == (0, 2)
+    assert run("b", 7) == (7, 3)  # other inputs (a timestep, a rule)
+    assert run("b", 7, skipped=1) == (7, 4)  # the page was left in between: a fresh chart
+
+
 def _number(text: str) -> float:
     return float(str(text).replace(",", ""))
 

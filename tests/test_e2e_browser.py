@@ -169,6 +169,13 @@ def open_rules(page):
     return box.first
 
 
+def framed(page) -> int | None:
+    """The channel whose tile the mosaic frames (its selected point in trace 'tiles')."""
+    return page.evaluate("""() => { const gd = document.querySelector('[class*="st-key-sf_grid_"] .js-plotly-plot');
+        const t = gd.data.find(t => t.name === 'tiles'); const s = t.selectedpoints || [];
+        return s.length === 1 ? t.customdata[s[0]] : null; }""")
+
+
 def click_tile(page, channel):
     """Click the tile of `channel` in the spike-feature mosaic (its marker in trace 'tiles')."""
     page.mouse.click(*B.tile_position(page, channel))
@@ -213,7 +220,15 @@ def test_a_research_session(page, server, tmp_path):
                            ".some(e => e.getAttribute('aria-label') === 'channel' && e.value === 'c5')")
     page.get_by_text("channel 5 across timesteps").first.wait_for()
     no_exception(page)
+    assert framed(page) == 5
     shot("05_tile_clicked")
+    choose(page, "channel", 2)  # the figure is redrawn with c2 framed
+    page.get_by_text("channel 2 across timesteps").first.wait_for()
+    assert framed(page) == 2
+    click_tile(page, 5)
+    page.get_by_text("channel 5 across timesteps").first.wait_for()
+    wait_idle(page)
+    assert framed(page) == 5
 
     B.go_to(page, "Samples")
     page.get_by_text("Spike raster of").first.wait_for()

@@ -40,10 +40,13 @@ if run is not None:
             play = o2.checkbox("play through timesteps", key="sf_play",
                                help="all timesteps in the figure, with play / pause and a slider (tiles are not "
                                     "clickable meanwhile)")
+            ring, revision = ui.drawn_selection(f"sf_grid_{layer_index}", (str(run.path), run.name, layer_index, t, tuple(shown),
+                                                           outline, play, settings), channel, clicked)
             fig = make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(), shown,
-                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=channel,
+                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=ring,
                                              foreground=R.cached_foreground(run, layer_index, settings) if outline else None,
                                              over_time=layer.nsfr if play else None, t=t, raster=True)
+            fig.layout.meta = dict(revision=revision)
         else:
             st.info(H.HELP["fc"])
             fig = make_channel_strip_figure(layer.nsfr[t].reshape(C), shown, f"{run.name}: {layer.info.name} at t={t}",
