@@ -35,7 +35,7 @@ def raster_image(z: np.ndarray, zmin: float, zmax: float, scale: str = RATE_SCAL
     down (range [H - 0.5, -0.5]). A browser draws it in a fraction of a heatmap's time
     (it only decodes and scales the image). Unlike an image trace it leaves hover and
     clicks to the traces above it; it has no hover of its own and no colour bar (add
-    colour_bar); the dashboard draws such images pixelated (app.ui.PIXELATED)."""
+    colour_bar); the dashboard draws such images pixelated (app.ui.STYLE)."""
     z = np.asarray(z, dtype=np.float64)
     span = zmax - zmin
     if not (np.isfinite(zmin) and np.isfinite(span) and span > 0):

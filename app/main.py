@@ -22,7 +22,7 @@ pages = st.navigation([
     st.Page("views/inspect.py", title="Inspect a checkpoint"),
     st.Page("views/export.py", title="Export"),
 ])
-st.html(ui.PIXELATED)
+st.html(ui.STYLE)
 state.restore(pages.url_path)
 try:
     pages.run()

@@ -23,6 +23,33 @@ def app(page: str, **session) -> AppTest:
     return at.run()
 
 
+def _cells(line: str) -> list[str]:
+    """The cells of a Markdown table line, backslash escapes undone."""
+    cells, cell, chars = [], "", iter(line.strip()[1:-1])
+    for ch in chars:
+        if ch == "\\":
+            cell += next(chars)
+        elif ch == "|":
+            cells.append(cell.strip())
+            cell = ""
+        else:
+            cell += ch
+    return [*cells, cell.strip()]
+
+
+def tables(at: AppTest) -> list:
+    """The page's small tables (ui.small_table: Markdown tables) as DataFrames of the text shown."""
+    import pandas as pd
+
+    found = []
+    for element in at.markdown:
+        lines = str(element.value).split("\n")
+        if len(lines) >= 2 and lines[0].startswith("|") and set(lines[1]) <= set("|:-"):
+            rows = [_cells(line) for line in lines]
+            found.append(pd.DataFrame(rows[2:], columns=rows[0]))
+    return found
+
+
 def no_errors(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -129,8 +156,8 @@ def test_compare_tables():
     at = app("views/compare.py")
     no_errors(at)
     # Table 1, Table 3 (the paper's), then asa1's paired intervals, pattern counts and Table 4
-    assert len(at.table) == 5 and not at.dataframe
-    t1, t3, paired, patterns, t4 = (t.value for t in at.table)
+    assert len(tables(at)) == 5 and not at.dataframe
+    t1, t3, paired, patterns, t4 = tables(at)
     runs = [load_run(REPO / "sample_runs" / f"{n}.h5") for n in ("vanilla", "asa1")]
     for run, name in zip(runs, ("vanilla", "asa1")):
         run.name = name
@@ -166,8 +193,8 @@ def test_compare_follows_the_sidebar_and_says_which_runs_fit():
                                 "asa1, asa1 copy")
     at.selectbox(key="run_b").set_value("asa1 copy").run()
     assert at.multiselect(key="runs_many").value == ["fixture", "asa1 copy"]
-    assert at.table[0].value["run"].tolist() == ["vanilla", "asa1 copy"]
-    assert "QE (U²) [asa1 copy]" in at.table[-1].value.columns  # each run under its name in this session
+    assert tables(at)[0]["run"].tolist() == ["vanilla", "asa1 copy"]
+    assert "QE (U²) [asa1 copy]" in tables(at)[-1].columns  # each run under its name in this session
 
 
 @pytest.mark.parametrize("page", ["views/overview.py", "views/spike_features.py", "views/membrane.py",
@@ -389,8 +416,8 @@ def test_runs_on_other_data_are_refused_for_comparison():
     at.multiselect(key="runs_many").set_value(["asa1", "fixture"]).run()
     assert not at.exception
     assert any("fixture left out" in e.value and "cannot compare" in e.value for e in at.error)
-    assert len(at.table) == 5  # Tables 1 and 3 of vanilla and asa1, asa1's intervals, pattern counts, Table 4
-    table1 = at.table[0].value
+    assert len(tables(at)) == 5  # Tables 1 and 3 of vanilla and asa1, asa1's intervals, pattern counts, Table 4
+    table1 = tables(at)[0]
     assert list(table1["run"]) == ["vanilla", "asa1"]
     at = app("views/membrane.py", session_runs={"fixture": FIXTURE})
     at.selectbox(key="run_b").set_value("fixture").run()
@@ -491,14 +518,20 @@ def test_table_text_readable_names_and_changes_in_percent():
     import pandas as pd
 
     from app.help import readable
-    from app.ui import _plain, number_text
+    from app.ui import markdown_table, number_text
 
     assert number_text([2949120.0, 3005504.0]) == ["2,949,120", "3,005,504"]
     assert number_text([0.71, 1.0, float("nan")]) == ["0.7100", "1.0000", "–"]
     assert number_text([23.16005, 18.7]) == ["23.16", "18.70"]
     assert number_text([10660111.78, 5.5]) == ["10,660,112", "6"]
     assert number_text([0.5, 3e-5, -0.0, -1e-9]) == ["0.5000", "3e-05", "0.0000", "-1e-09"]  # never a bare 0 or -0
-    assert [_plain(v) for v in ("-", " + ", "-42% [-43, -41]", 3)] == ["–", "–", "-42% [-43, -41]", 3]
+    hostile = pd.DataFrame({"a|b": ["-", " + ", "-42% [-43, -41]", "*x* <b>y</b> $z$ :red[w]", "c\\d|", "two\nlines"],
+                            "n": [1, 2, 3, 4, 5, 6]})
+    text = markdown_table(hostile)
+    assert text.count("\n") == 7 and text.split("\n")[1] == "|:---|---:|"  # one line a row, numbers right
+    assert [_cells(line) for line in text.split("\n")[2:]] == [
+        ["-", "1"], ["+", "2"], ["-42% [-43, -41]", "3"], ["*x* <b>y</b> $z$ :red[w]", "4"], ["c\\d|", "5"],
+        ["two lines", "6"]]
     table = pd.DataFrame({"run": ["a", "b"], "accuracy_change": [0.0, 0.29], "nasfr_change": [0.0, -0.505162],
                           "qe [a]": [0.5, 0.4], "change": [float("nan"), -0.25]})
     assert list(readable(table)["change"].iloc[1:]) == [-0.25]  # only where asked: elsewhere "change" means either

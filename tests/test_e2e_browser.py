@@ -271,6 +271,12 @@ def test_a_research_session(page, server, tmp_path):
     page.get_by_text("vanilla against mine").first.wait_for()
     refusal = page.locator('[data-testid="stAlertContentError"]').first
     assert "one_upload left out" in refusal.inner_text() and "cannot compare" in refusal.inner_text()
+    table1 = page.locator('[data-testid="stMarkdownContainer"] table').first  # small tables are Markdown
+    headers = table1.locator("th").all_inner_texts()
+    assert headers[0] == "run" and "accuracy change" in headers
+    assert table1.evaluate("t => getComputedStyle(t.parentElement).overflowX") == "auto"  # wide: it scrolls
+    cells = table1.locator("td").all_inner_texts()
+    assert cells[0] == "mine" and any(c.endswith(" pp") for c in cells) and not any("\\" in c for c in cells)
     page.keyboard.press("Escape")  # close the multiselect's list, which covers the refusal
     refusal.scroll_into_view_if_needed()
     shot("09_three_runs_one_refused")
