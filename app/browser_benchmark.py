@@ -123,22 +123,28 @@ def _line(what: str, times: list[tuple[float, float]], note: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m app.browser_benchmark", description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--only", metavar="TEXT", help="only the interactions whose name contains TEXT, without first "
+                                                  "loads and floors (to compare two versions of the code in turn)")
     args = p.parse_args(argv)
     repeats = max(1, args.repeats)
+    chosen = [i for i in interactions() if args.only is None or args.only in i[2]]
+    if not chosen:
+        p.error(f"--only {args.only!r} names no interaction; they are: " + ", ".join(i[2] for i in interactions()))
     print("time per interaction: in the page (pointer press -> frame after the last change) | as the driver waits")
     with B.app_server() as server, B.chromium_page() as page:
-        B.time_loads(page)
-        loads = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            page.goto(f"{server}/")
-            page.get_by_role("heading", name="Overview").first.wait_for()
-            _until(page, "run=")
-            driver = time.perf_counter() - start
-            loads.append((B.timed_seconds(page), driver))
-        print(_line("first load (new session, overview)", loads, f"   (first of all: {1000 * loads[0][0]:.0f} ms)"))
+        if args.only is None:
+            B.time_loads(page)
+            loads = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                page.goto(f"{server}/")
+                page.get_by_role("heading", name="Overview").first.wait_for()
+                _until(page, "run=")
+                driver = time.perf_counter() - start
+                loads.append((B.timed_seconds(page), driver))
+            print(_line("first load (new session, overview)", loads, f"   (first of all: {1000 * loads[0][0]:.0f} ms)"))
         medians, worst = [], []
-        for path, title, what, action in interactions():
+        for path, title, what, action in chosen:
             B.open_page(page, server, path, title)
             _until(page, "run=")
             times = []
@@ -148,10 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             medians.append(statistics.median(t[0] for t in times))
             worst.append(max(t[0] for t in times))
             print(_line(what, times), flush=True)
-        print(f"all interactions, in the page: median of medians {1000 * statistics.median(medians):.0f} ms, "
-              f"worst {1000 * max(worst):.0f} ms")
-    print(_line("floor: one-selectbox Streamlit app", floor(repeats)))
-    print(_line("floor + one small plotly chart", floor(repeats, ONE_CHART_APP)))
+        if args.only is None:
+            print(f"all interactions, in the page: median of medians {1000 * statistics.median(medians):.0f} ms, "
+                  f"worst {1000 * max(worst):.0f} ms")
+    if args.only is None:
+        print(_line("floor: one-selectbox Streamlit app", floor(repeats)))
+        print(_line("floor + one small plotly chart", floor(repeats, ONE_CHART_APP)))
     return 0
 
 

@@ -143,6 +143,14 @@ def test_a_clicked_tile_keeps_the_figure_and_other_changes_redraw_it(monkeypatch
     assert run("b", 7, skipped=1) == (7, 4)  # the page was left in between: a fresh chart
 
 
+def test_browser_benchmark_refuses_an_unknown_interaction(capsys):
+    from app.browser_benchmark import main
+
+    with pytest.raises(SystemExit):
+        main(["--only", "no such thing"])
+    assert "names no interaction; they are: overview: switch run, " in capsys.readouterr().err
+
+
 def _number(text: str) -> float:
     return float(str(text).replace(",", ""))
 
