@@ -70,6 +70,7 @@ def interactions():
         ("spike_features", "Spike features", "spike features: click a tile", tile),
         ("membrane", "Membrane potentials", "membrane: channel", channel),
         ("ghosts", "Ghost features", "ghosts: layer", layer),
+        ("compare", "Compare", "compare: switch run", run),
     ]
 
 
