@@ -127,9 +127,10 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     """Fig. 2a / 5a: the spike features [C, H, W] (N-SFR, 0..1) of many channels at one
     timestep, as one mosaic of square maps (row 0 of each map at the top) separated by gaps,
     each labelled with its channel and pattern. One marker per tile (trace "tiles",
-    customdata = channel) makes a tile clickable; `selected` is framed by its marker, as
-    plotly frames the tile a click selects (so a click shows at once in the browser, without
-    a new figure). foreground [H, W]
+    customdata = channel) makes a tile clickable, and plotly frames the tile a click selects
+    (in the browser, without a new figure); `selected` is framed alike (trace "frame", hidden
+    while a click's selection shows). Frames are sized for the figure's own width and height
+    (square, around the longer side of a map). foreground [H, W]
     (bool): its outline is drawn on every tile (trace "foreground"). over_time [T, C, H, W]:
     one animation frame per timestep with play / pause buttons and a timestep slider that
     starts at `t` (the timestep of `features`). raster (not with over_time): the maps as one
@@ -156,14 +157,18 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     width, height = max(400, tile * cols + 160), max(260, tile * rows + 110)
     # the plot area, less the colour bar's ~90 px; y axis follows x at one pixel size
     unit = min((width - 40 - 90) / mosaic.shape[1], (height - 90) / (mosaic.shape[0] + gap))
+    frame = dict(size=max(8.0, max(H, W) * unit + 4), symbol="square-open", color="black", line=dict(width=3))
     traces = [] if raster else [heat(mosaic)]
     traces.append(go.Scatter(x=xs, y=ys, mode="markers", name="tiles", customdata=channels, showlegend=False,
-                             selectedpoints=[channels.index(selected)] if selected in channels else None,
-                             marker=dict(size=max(8.0, min(H, W) * unit + 4), symbol="square-open", opacity=0.01,
-                                         color="black", line=dict(width=3)),
-                             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.01)),
+                             marker=dict(frame, opacity=0.01), selected=dict(marker=dict(opacity=1)),
+                             unselected=dict(marker=dict(opacity=0.01)),
                              text=[f"{float(np.nanmean(features[c])):.3f}" for c in channels],
                              hovertemplate="c%{customdata} mean rate %{text}: click to open<extra></extra>"))
+    if selected in channels:  # hidden while a click's selection frames a tile
+        i = channels.index(selected)
+        traces.append(go.Scatter(x=[xs[i]], y=[ys[i]], mode="markers", name="frame", customdata=[selected],
+                                 showlegend=False, hoverinfo="skip", marker=frame,
+                                 unselected=dict(marker=dict(opacity=0))))
     if foreground is not None:
         px, py = [], []
         for i in range(len(channels)):

@@ -41,7 +41,7 @@ def restore(page: str = "") -> None:
     persisted value and put it back when Streamlit has dropped it; on the first run of a
     newly opened page also re-assign the values present, which is what makes the widgets of
     that page take them. Within a page values are never re-assigned, so a rerun cannot
-    overwrite what the user is typing."""
+    overwrite what the user is typing. Counts the session's runs (run_number)."""
     state = st.session_state
     state["_state_run"] = state.get("_state_run", 0) + 1
     if not state.get("_state_restored"):

@@ -94,8 +94,9 @@ _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def _cell(value) -> str:
-    """A value as Markdown that shows it as written: every ASCII punctuation mark escaped
-    (so no "|" ends the cell, no "-" starts a list, no HTML is read), one line."""
+    """A value as Markdown, on one line, with every ASCII punctuation mark escaped: no "|"
+    ends the cell, no "-" starts a list, no HTML, link or emphasis is read. (Streamlit's own
+    typographic replacements still apply, e.g. " -- " shows as a dash.)"""
     return _PUNCTUATION.sub(r"\\\1", " ".join(str(value).split())) or " "
 
 
@@ -217,39 +218,60 @@ def is_spatial(run: Run, layer_index: int) -> bool:
     return min(run.layer(layer_index).info.shape[1:]) >= 3
 
 
+def _selection(chart_key: str) -> tuple[int, ...]:
+    """The channels (points' customdata) that chart `chart_key` has selected in the browser."""
+    event = st.session_state.get(chart_key) or {}  # Streamlit's selection state is a dict
+    points = event.get("selection", {}).get("points", [])
+    return tuple(int(p["customdata"]) for p in points if isinstance(p.get("customdata"), (int, float)))
+
+
 def new_click(chart_key: str) -> int | None:
     """The channel (a point's customdata) of a click on chart `chart_key` that has not been
     handled yet, read before the chart is drawn, so that the click takes effect in the same
-    run; None when there is none."""
-    event = st.session_state.get(chart_key) or {}  # Streamlit's selection state is a dict
-    points = event.get("selection", {}).get("points", [])
-    picked = [p.get("customdata") for p in points if isinstance(p.get("customdata"), (int, float))]
+    run; None when there is none. A shift-click adds a point: the added one counts."""
+    picked = _selection(chart_key)
     seen_key = f"_seen_{chart_key}"
-    signature = tuple(picked)
-    if not picked or st.session_state.get(seen_key) == signature:
-        st.session_state[seen_key] = signature
-        return None
-    st.session_state[seen_key] = signature
-    return int(picked[0])
+    before = st.session_state.get(seen_key, ())
+    st.session_state[seen_key] = picked
+    added = [c for c in picked if c not in before]
+    return added[-1] if added else None
 
 
-def drawn_selection(chart: str, inputs: tuple, channel: int, clicked: int | None) -> tuple[int, int]:
-    """(the channel to draw as selected, the figure's revision) for the clickable chart
-    with key `chart` (read with new_click), whose figure depends on `inputs` (hashable) besides the selection.
+def chart_key(base: str) -> str:
+    """The key under which the chart of drawn_selection(base, ...) was drawn last."""
+    return (st.session_state.get(f"_drawn_{base}") or {}).get("key", f"{base}_0")
+
+
+def drawn_selection(base: str, inputs: tuple, channel: int) -> tuple[int, str]:
+    """(the channel whose tile the figure frames, the chart's key) for a clickable mosaic
+    whose figure depends on `inputs` (hashable) besides the framed channel; read clicks with
+    new_click(chart_key(base)) before.
 
     Streamlit keys a chart by its figure's JSON and draws it anew in the browser when that
-    changes, while a click already shows its point as selected there. So after a click the
-    figure stays as it was drawn (and is not drawn again); it takes `channel`, with a new
-    revision so that its JSON changes even when it goes back to the channel it was drawn
-    with, when the channel changed otherwise (a widget, another page), when `inputs`
-    changed, or when the chart was not drawn in the previous run."""
+    changes, while plotly already frames a clicked tile there. So after a click the figure
+    stays as it was drawn. It is drawn anew, framing `channel`, under a new key (whose
+    selection starts empty) when the browser frames anything else: the channel changed
+    otherwise (a widget, the URL), a selection was cleared (the drawn frame shows again) or
+    holds several tiles (shift-click); also when `inputs` changed or this function did not
+    run in the previous run (another page, an error)."""
     state = st.session_state
     run = S.run_number()
-    memo = state.get(f"_drawn_{chart}")
+    memo = state.get(f"_drawn_{base}")
     fresh = memo is None or memo["run"] != run - 1 or memo["inputs"] != inputs
-    shown = None if fresh else clicked if clicked is not None else memo["shown"]
-    if fresh or shown != channel:
-        memo = dict(inputs=inputs, drawn=channel, revision=(memo or {}).get("revision", 0) + 1, shown=channel)
-        state[f"_seen_{chart}"] = ()  # the new chart starts without a selection: its first click is new
-    state[f"_drawn_{chart}"] = {**memo, "shown": channel, "run": run}
-    return memo["drawn"], memo["revision"]
+    selection = () if fresh else _selection(memo["key"])
+    if fresh:
+        framed = ()
+    elif selection != memo["selection"]:  # changed in the browser since the last run
+        framed = selection or (memo["drawn"],)
+    else:
+        framed = memo["framed"]
+    if fresh or framed != (channel,):
+        revision = (memo or {}).get("revision", 0) + 1
+        if memo:
+            state.pop(f"_seen_{memo['key']}", None)
+        memo = dict(inputs=inputs, drawn=channel, revision=revision, key=f"{base}_{revision}", selection=(),
+                    framed=(channel,))
+    else:
+        memo = {**memo, "selection": selection, "framed": framed}
+    state[f"_drawn_{base}"] = {**memo, "run": run}
+    return memo["drawn"], memo["key"]

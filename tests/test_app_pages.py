@@ -122,25 +122,33 @@ def test_an_unchanged_chart_keeps_its_identity_when_another_changes():
 
 def test_a_clicked_tile_keeps_the_figure_and_other_changes_redraw_it(monkeypatch):
     """The mosaic's figure does not change after a click (the browser already frames the
-    clicked tile); a channel chosen elsewhere, new inputs or a run without the chart redraw
-    it with that channel and a new revision."""
+    clicked tile); a channel chosen elsewhere, a cleared or multiple selection, new inputs or
+    a run without the chart redraw it, framing the channel, under a new key."""
     from app import ui
 
     session = {}
     monkeypatch.setattr(ui.st, "session_state", session)
 
-    def run(inputs, channel, clicked=None, skipped=0):
+    def run(inputs, channel=None, selection=None, skipped=0):
         session["_state_run"] = session.get("_state_run", 0) + 1 + skipped
-        return ui.drawn_selection("grid", inputs, channel, clicked)
+        if selection is not None:  # what the browser's chart has selected
+            session[ui.chart_key("grid")] = {"selection": {"points": [{"customdata": c} for c in selection]}}
+        clicked = ui.new_click(ui.chart_key("grid"))
+        return ui.drawn_selection("grid", inputs, clicked if clicked is not None else channel)
 
-    assert run("a", 0) == (0, 1)
-    assert run("a", 5, clicked=5) == (0, 1)  # clicked: the figure stays
-    assert run("a", 5) == (0, 1)  # a rerun for something else
-    assert run("a", 0) == (0, 2)  # back to c0 from the channel box: redrawn although c0 was drawn
-    assert session["_seen_grid"] == ()  # and a click on c5 in the new chart counts again
-    assert run("a", 7, clicked=7) == (0, 2)
-    assert run("b", 7) == (7, 3)  # other inputs (a timestep, a rule)
-    assert run("b", 7, skipped=1) == (7, 4)  # the page was left in between: a fresh chart
+    assert run("a", 0) == (0, "grid_1")
+    assert run("a", selection=(5,)) == (0, "grid_1")  # a click on c5: the figure stays
+    assert run("a", 5) == (0, "grid_1")  # a rerun for something else
+    assert run("a", 0) == (0, "grid_2")  # back to c0 from the channel box: redrawn, under a new key
+    assert ui.chart_key("grid") == "grid_2" and "_seen_grid_1" not in session
+    assert run("a", 0, selection=(0,)) == (0, "grid_2")  # a click on the framed tile
+    assert run("a", 0, selection=()) == (0, "grid_2")  # and again: plotly clears it, the drawn frame shows
+    assert run("a", selection=(7,)) == (0, "grid_2")
+    assert run("a", 7, selection=()) == (7, "grid_3")  # cleared: the drawn frame (c0) is not the channel
+    assert run("a", selection=(4,)) == (7, "grid_3")
+    assert run("a", selection=(4, 9)) == (9, "grid_4")  # shift-click: c9 opens, the figure frames it alone
+    assert run("b", 9) == (9, "grid_5")  # other inputs (a timestep, a rule)
+    assert run("b", 9, skipped=1) == (9, "grid_6")  # the page was left in between: a fresh chart
 
 
 def test_browser_benchmark_refuses_an_unknown_interaction(capsys):

@@ -170,10 +170,13 @@ def open_rules(page):
 
 
 def framed(page) -> int | None:
-    """The channel whose tile the mosaic frames (its selected point in trace 'tiles')."""
+    """The channel whose tile the mosaic frames: a click's selected point in trace 'tiles', else
+    the figure's own frame."""
     return page.evaluate("""() => { const gd = document.querySelector('[class*="st-key-sf_grid_"] .js-plotly-plot');
-        const t = gd.data.find(t => t.name === 'tiles'); const s = t.selectedpoints || [];
-        return s.length === 1 ? t.customdata[s[0]] : null; }""")
+        const t = gd.data.find(t => t.name === 'tiles'), f = gd.data.find(t => t.name === 'frame');
+        const s = t.selectedpoints || [];
+        if (s.length) return s.length === 1 ? t.customdata[s[0]] : null;  // a click's selection
+        return f ? f.customdata[0] : null; }""")
 
 
 def click_tile(page, channel):
@@ -227,6 +230,10 @@ def test_a_research_session(page, server, tmp_path):
     assert framed(page) == 2
     click_tile(page, 5)
     page.get_by_text("channel 5 across timesteps").first.wait_for()
+    wait_idle(page)
+    assert framed(page) == 5
+    click_tile(page, 5)  # plotly clears a selection clicked again; the channel stays open, and framed
+    page.wait_for_timeout(300)
     wait_idle(page)
     assert framed(page) == 5
 

@@ -228,10 +228,13 @@ def test_raster_mosaic_keeps_tiles_clickable_and_the_same_pixels():
     assert [(tr.text, tr.textfont.color) for tr in coloured.data if tr.name == "labels"] == \
         [(("c3 noise", "c0 noise"), "#d62728"), (("c1 normal",), "#1f77b4")]
     assert tuple(raster.layout.yaxis.range) == (z.shape[0] - 0.5, -1.5)  # row 0 at the top, its label above
-    tiles = _trace(make_spike_features_figure(features, channels=[3, 0, 4], columns=2, raster=True, selected=0), "tiles")
-    assert tiles.selectedpoints == (1,) and tiles.selected.marker.opacity == 1 and tiles.marker.symbol == "square-open"
-    assert _trace(make_spike_features_figure(features, channels=[3, 4], raster=True, selected=0), "tiles").selectedpoints is None
-    assert raster.layout.shapes == ()  # the frame is the selected tile's marker, which a click moves in the browser
+    framed = make_spike_features_figure(features, channels=[3, 0, 4], columns=2, raster=True, selected=0)
+    tiles, frame = _trace(framed, "tiles"), _trace(framed, "frame")
+    assert tiles.selected.marker.opacity == 1 and tiles.marker.opacity == 0.01  # a clicked tile shows its frame
+    assert (frame.x, frame.y, frame.customdata) == ((tiles.x[1],), (tiles.y[1],), (0,)) and frame.hoverinfo == "skip"
+    assert frame.marker.size == tiles.marker.size and frame.unselected.marker.opacity == 0  # hidden by a click
+    assert framed.layout.shapes == () and tiles.selectedpoints is None  # the figure holds no selection
+    assert "frame" not in [tr.name for tr in make_spike_features_figure(features, channels=[3, 4], selected=0).data]
     animated = make_spike_features_figure(features, channels=[1], over_time=rng.random((3, 5, 4, 4)), raster=True)
     assert animated.data[0].type == "heatmap" and len(animated.frames) == 3 and not animated.layout.images
     steps = make_channel_timesteps_figure(rng.random((3, 4, 4)), 0, raster=True)

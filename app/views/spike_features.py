@@ -30,7 +30,8 @@ if run is not None:
         key = {"channel": "channel", "firing rate": "firing_rate", "PTD": "ptd", "pattern": "pattern"}[order]
         ordered = table.sort_values(key, ascending=order in ("channel", "pattern"), kind="stable")["channel"].tolist()
         shown = ordered[: int(limit)]
-        clicked = ui.new_click(f"sf_grid_{layer_index}")
+        grid = f"sf_grid_{layer_index}"
+        clicked = ui.new_click(ui.chart_key(grid) if spatial else grid)
         if clicked is not None:
             S.select("channel", clicked)
         channel = S.choose("channel", list(range(C)), shown[0])
@@ -40,18 +41,18 @@ if run is not None:
             play = o2.checkbox("play through timesteps", key="sf_play",
                                help="all timesteps in the figure, with play / pause and a slider (tiles are not "
                                     "clickable meanwhile)")
-            ring, revision = ui.drawn_selection(f"sf_grid_{layer_index}", (str(run.path), run.name, layer_index, t, tuple(shown),
-                                                           outline, play, settings), channel, clicked)
+            inputs = (str(run.path), R.modified(run), run.name, layer_index, t, tuple(shown), outline, play, settings)
+            framed, key = ui.drawn_selection(grid, inputs, channel)
             fig = make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(), shown,
-                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=ring,
+                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=framed,
                                              foreground=R.cached_foreground(run, layer_index, settings) if outline else None,
                                              over_time=layer.nsfr if play else None, t=t, raster=True)
-            fig.layout.meta = dict(revision=revision)
         else:
             st.info(H.HELP["fc"])
             fig = make_channel_strip_figure(layer.nsfr[t].reshape(C), shown, f"{run.name}: {layer.info.name} at t={t}",
                                             selected=channel)
-        ui.chart(fig, key=f"sf_grid_{layer_index}", on_select="rerun", selection_mode="points")
+            key = grid
+        ui.chart(fig, key=key, on_select="rerun", selection_mode="points", width="content")
         counts = table["pattern"].value_counts().to_dict()
         st.caption((f"patterns over all timesteps: {counts.get('noise', 0)} noise, {counts.get('normal', 0)} normal, "
                     f"{counts.get('null', 0)} null · " if spatial else "")
@@ -90,6 +91,6 @@ if run is not None:
                 ui.chart(make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(),
                                                     [channel] + twins, "the channel and its ghosts",
                                                     selected=channel, raster=True), key="sf_ghosts",
-                         config=ui.STATIC)
+                         config=ui.STATIC, width="content")
         st.caption(f"Maps use rows top to bottom as the sensor. Mean firing of c{channel}: "
                    f"{float(np.mean(layer.nsfr[:, channel])):.3f}")
