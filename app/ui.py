@@ -115,9 +115,8 @@ def small_table(table) -> None:
     floats as number_text, numbers right-aligned. A browser draws it several times faster
     than st.table (an element per cell) and far faster than the interactive grid."""
     shown = table.copy()
-    for c in table.columns:
-        if str(table[c].dtype).startswith("float"):  # formatted here: a pandas Styler costs ~25 ms a table
-            shown[c] = number_text(table[c])
+    for c in table.select_dtypes("floating").columns:  # formatted here: a pandas Styler costs ~25 ms a table
+        shown[c] = number_text(table[c])
     st.markdown(markdown_table(shown, right=[str(table[c].dtype).startswith(("int", "float")) for c in table.columns]))
 
 
@@ -258,13 +257,10 @@ def drawn_selection(base: str, inputs: tuple, channel: int) -> tuple[int, str]:
     run = S.run_number()
     memo = state.get(f"_drawn_{base}")
     fresh = memo is None or memo["run"] != run - 1 or memo["inputs"] != inputs
-    selection = () if fresh else _selection(memo["key"])
-    if fresh:
-        framed = ()
-    elif selection != memo["selection"]:  # changed in the browser since the last run
-        framed = selection or (memo["drawn"],)
-    else:
-        framed = memo["framed"]
+    if not fresh:
+        selection = _selection(memo["key"])
+        changed = selection != memo["selection"]  # in the browser, since the last run
+        framed = (selection or (memo["drawn"],)) if changed else memo["framed"]
     if fresh or framed != (channel,):
         revision = (memo or {}).get("revision", 0) + 1
         if memo:
