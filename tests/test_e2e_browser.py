@@ -13,7 +13,7 @@ from app import browser as B
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "test-artifacts" / "screenshots"
-PAGES = [("overview", "Overview"), ("spike_features", "Spike features"), ("membrane", "Membrane potentials"),
+PAGES = [("", "Overview"), ("spike_features", "Spike features"), ("membrane", "Membrane potentials"),
          ("ghosts", "Ghost features"), ("samples", "Samples"), ("compare", "Compare"), ("inspect", "Inspect a checkpoint"), ("export", "Export")]
 
 
@@ -84,14 +84,23 @@ def no_exception(page):
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
 
 
+def settled(page, quiet_ms: int = 1500) -> None:
+    """Until no spinner shows and the page's main area has not changed for quiet_ms."""
+    page.wait_for_function("""(quiet) => { const s = window.__settled || (window.__settled = {n: -1, t: 0});
+        const n = document.querySelectorAll('[data-testid=stMain] *').length, now = performance.now();
+        if (n !== s.n || document.querySelector('[data-testid=stSpinner]')) { s.n = n; s.t = now; return false; }
+        return now - s.t >= quiet; }""", arg=quiet_ms, polling=100, timeout=120_000)
+
+
 def test_every_page_opens_and_is_photographed(page, server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     for path, title in PAGES:
         open_page(page, server, path, title)
-        page.wait_for_timeout(1500)
+        settled(page)  # a cold first load is still loading recordings when the heading shows
         no_exception(page)
-        page.screenshot(path=str(SHOTS / f"{path}.png"), full_page=True)
-        with Image.open(SHOTS / f"{path}.png") as img:
+        shot = SHOTS / f"{path or 'overview'}.png"  # the default page lives at /
+        page.screenshot(path=str(shot), full_page=True)
+        with Image.open(shot) as img:
             assert img.size[0] >= 1000
 
 
