@@ -126,11 +126,10 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
                                t: int = 0, raster: bool = False) -> go.Figure:
     """Fig. 2a / 5a: the spike features [C, H, W] (N-SFR, 0..1) of many channels at one
     timestep, as one mosaic of square maps (row 0 of each map at the top) separated by gaps,
-    each labelled with its channel and pattern. One marker per tile (trace "tiles",
-    customdata = channel) makes a tile clickable, and plotly frames the tile a click selects
-    (in the browser, without a new figure); `selected` is framed alike (trace "frame", hidden
-    while a click's selection shows). Frames are sized for the figure's own width and height
-    (square, around the longer side of a map). foreground [H, W]
+    each labelled with its channel and pattern. One invisible marker per tile (trace "tiles",
+    customdata = channel) makes a tile clickable; `selected` is framed (trace "frame", a
+    square around the longer side of a map, sized for the figure's own width and height).
+    foreground [H, W]
     (bool): its outline is drawn on every tile (trace "foreground"). over_time [T, C, H, W]:
     one animation frame per timestep with play / pause buttons and a timestep slider that
     starts at `t` (the timestep of `features`). raster (not with over_time): the maps as one
@@ -160,15 +159,13 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
     frame = dict(size=max(8.0, max(H, W) * unit + 4), symbol="square-open", color="black", line=dict(width=3))
     traces = [] if raster else [heat(mosaic)]
     traces.append(go.Scatter(x=xs, y=ys, mode="markers", name="tiles", customdata=channels, showlegend=False,
-                             marker=dict(frame, opacity=0.01), selected=dict(marker=dict(opacity=1)),
-                             unselected=dict(marker=dict(opacity=0.01)),
+                             marker=dict(frame, opacity=0.01),
                              text=[f"{float(np.nanmean(features[c])):.3f}" for c in channels],
                              hovertemplate="c%{customdata} mean rate %{text}: click to open<extra></extra>"))
-    if selected in channels:  # hidden while a click's selection frames a tile
+    if selected in channels:
         i = channels.index(selected)
         traces.append(go.Scatter(x=[xs[i]], y=[ys[i]], mode="markers", name="frame", customdata=[selected],
-                                 showlegend=False, hoverinfo="skip", marker=frame,
-                                 unselected=dict(marker=dict(opacity=0))))
+                                 showlegend=False, hoverinfo="skip", marker=frame))
     if foreground is not None:
         px, py = [], []
         for i in range(len(channels)):
@@ -178,8 +175,8 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
                 py += [y0 + ay, y0 + by, None]
         traces.append(go.Scatter(x=px, y=py, mode="lines", name="foreground", showlegend=False, hoverinfo="skip",
                                  line=dict(color="black", width=1.5)))
-    # labels as text traces (one per colour, so that a click's selection does not dim them):
-    # much cheaper to build and draw than an annotation per tile
+    # labels as text traces (one per colour): much cheaper to build and draw than an
+    # annotation per tile
     colours = [PATTERN_COLORS.get(str(patterns[c]), "black") if patterns is not None else "black" for c in channels]
     for colour in dict.fromkeys(colours):
         mine = [i for i, k in enumerate(colours) if k == colour]
@@ -187,13 +184,12 @@ def make_spike_features_figure(features: np.ndarray, patterns: np.ndarray | None
             x=[xs[i] for i in mine], y=[ys[i] - (H + 1) / 2 for i in mine], mode="text", name="labels",
             showlegend=False, hoverinfo="skip", textposition="top center", cliponaxis=False,
             text=[f"c{channels[i]}" + (f" {patterns[channels[i]]}" if patterns is not None else "") for i in mine],
-            textfont=dict(size=9, color=colour), selected=dict(textfont=dict(color=colour)),
-            unselected=dict(textfont=dict(color=colour))))
+            textfont=dict(size=9, color=colour)))
     if raster:
         traces.append(colour_bar(0, 1, "firing rate"))
     fig = go.Figure(traces, layout=dict(
         title=title, font=FONT, height=height, width=width,
-        margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white", clickmode="event+select",
+        margin=dict(l=20, r=20, t=70, b=20), plot_bgcolor="white",
         **_map_layout(mosaic, raster, headroom=gap)))
     if over_time is not None:
         _animate(fig, [heat(_mosaic(step, channels, cols, gap)) for step in over_time], active=t)
@@ -390,8 +386,7 @@ def make_channel_strip_figure(rates: np.ndarray, channels: list[int] | None = No
     fig = go.Figure(go.Bar(x=[f"c{c}" for c in channels], y=np.asarray(rates)[channels], customdata=channels,
                            marker_color=colors, hovertemplate="c%{customdata} rate=%{y:.3f}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="neuron (channel)", yaxis_title="firing rate", font=FONT,
-                      yaxis=dict(range=[0, 1]), height=320, width=max(500, min(1400, 12 * len(channels) + 200)),
-                      clickmode="event+select")
+                      yaxis=dict(range=[0, 1]), height=320, width=max(500, min(1400, 12 * len(channels) + 200)))
     return fig
 
 

@@ -4,8 +4,9 @@ from the pointer press (or the navigation start, for a first load) to the frame 
 the page's last change, read once the new view is in the URL, no script runs, no element is
 stale and nothing has changed for 0.5 s. Beside it, the time as the driver (Playwright) waits,
 which adds its checks before a click and its polling after it. Prints the median and the
-worst of each interaction, the first load, and two floors: the same change in a
-one-selectbox Streamlit app, and in that app drawing one small plotly chart.
+worst of each interaction, the first load, and three floors: the same change in a
+one-selectbox Streamlit app, and in that app drawing one small plotly chart with
+st.plotly_chart (drawn anew) or with the dashboard's app.live_chart (updated in place).
 
     .venv/bin/python -m app.browser_benchmark [--repeats 5]
 
@@ -80,11 +81,14 @@ st.query_params["run"] = value
 st.write(f"chosen {value}")
 """
 
-# the same, drawing one small plotly chart that changes with the choice: what one chart adds
-ONE_CHART_APP = FLOOR_APP + """import plotly.graph_objects as go
-st.plotly_chart(go.Figure(go.Scatter(y=[(i * (3 if value == "a" else 7)) % 11 for i in range(30)],
-                                     mode="lines+markers"), layout=dict(height=360, width=520)), theme=None)
+# the same, drawing one small plotly chart that changes with the choice: what one chart adds,
+# drawn anew by st.plotly_chart, or updated in place by the dashboard's app.live_chart
+_FIGURE = """import plotly.graph_objects as go
+fig = go.Figure(go.Scatter(y=[(i * (3 if value == "a" else 7)) % 11 for i in range(30)], mode="lines+markers"),
+                layout=dict(height=360, width=520))
 """
+ONE_CHART_APP = FLOOR_APP + _FIGURE + "st.plotly_chart(fig, theme=None)\n"
+ONE_LIVE_CHART_APP = FLOOR_APP + _FIGURE + "from app.live_chart import live_chart\nlive_chart(fig, 'chart', width='content')\n"
 
 
 def _timed(page, trigger, done: str) -> tuple[float, float]:
@@ -161,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only is None:
         print(_line("floor: one-selectbox Streamlit app", floor(repeats)))
         print(_line("floor + one small plotly chart", floor(repeats, ONE_CHART_APP)))
+        print(_line("floor + the same chart, live_chart", floor(repeats, ONE_LIVE_CHART_APP)))
     return 0
 
 

@@ -8,7 +8,6 @@ import os
 import warnings
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.loader import Run, load_run
@@ -226,16 +225,15 @@ def _fig6_figure(keys: tuple, layer: int, t: int, settings: AnalysisSettings, ti
             labels.append(name)
     if not rows:
         return None
-    # A cache hit is an unpickled figure whose JSON orders keys unlike the freshly built one,
-    # and Streamlit keys a chart by its JSON: the first hit would draw the chart anew. Rebuilt
-    # from its dict, the figure of a miss has the very JSON of every hit.
-    return go.Figure(make_fig6_figure(rows, labels, title).to_dict())
+    # kept as JSON text: an unpickled go.Figure is validated again by plotly on every hit
+    # (about 70 ms for this figure), JSON text goes to the browser as it is
+    return make_fig6_figure(rows, labels, title).to_json()
 
 
 def cached_fig6_figure(runs: list[Run], channels: list[list[int]], layer: int, t: int, settings: AnalysisSettings,
                        title: str):
-    """analysis.figures.make_fig6_figure of the runs' chosen channels (empty: picked A-D),
-    None when no run has a firing channel; cached by paths, mtimes, names, channels, layer,
+    """analysis.figures.make_fig6_figure of the runs' chosen channels (empty: picked A-D) as
+    JSON text, None when no run has a firing channel; cached by paths, mtimes, names, channels, layer,
     timestep and rules."""
     keys = tuple((str(r.path), _mtime(r.path), r.name, tuple(c)) for r, c in zip(runs, channels))
     return _fig6_figure(keys, layer, t, settings, title)

@@ -41,9 +41,8 @@ def restore(page: str = "") -> None:
     persisted value and put it back when Streamlit has dropped it; on the first run of a
     newly opened page also re-assign the values present, which is what makes the widgets of
     that page take them. Within a page values are never re-assigned, so a rerun cannot
-    overwrite what the user is typing. Counts the session's runs (run_number)."""
+    overwrite what the user is typing."""
     state = st.session_state
-    state["_state_run"] = state.get("_state_run", 0) + 1
     if not state.get("_state_restored"):
         for key, (param, parse, _) in PERSISTED.items():
             if param in st.query_params and key not in state:
@@ -120,11 +119,6 @@ def select(key: str, value) -> None:
     """Set a persisted value from code (a clicked tile, a new recording): it takes effect on
     the next run, when the widget is drawn again."""
     st.session_state[key] = value
-
-
-def run_number() -> int:
-    """How many script runs this session has had (counted by restore())."""
-    return st.session_state.get("_state_run", 0)
 
 
 def describe() -> str:

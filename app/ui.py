@@ -15,6 +15,7 @@ from analysis.tables import AnalysisSettings
 from app import help as H
 from app import runs as R
 from app import state as S
+from app.live_chart import clicked_points, live_chart
 from events.types import EventFileError
 from models.base import ModelShapeError
 from models.checkpoint import CheckpointError
@@ -64,11 +65,27 @@ STYLE = ("<style>.js-plotly-plot .imagelayer image { image-rendering: pixelated;
 STATIC = {"staticPlot": True}
 
 
-def chart(fig, where=None, **kwargs):
-    """Draw a plotly figure (in `where`, a container, else the page) in its own colours, as
-    it is exported, not re-themed by Streamlit (which costs the browser time on every changed
-    chart). kwargs go to st.plotly_chart (key, on_select, width ...)."""
-    return (where or st).plotly_chart(fig, theme=None, **kwargs)
+def chart(fig, key: str, where=None, config: dict | None = None, on_click=None, width: str = "stretch"):
+    """Draw a plotly figure (go.Figure, or its JSON text) under `key` (in `where`, a
+    container, else here) in its own colours, as it is exported. The browser updates the
+    chart of the same key in place (app.live_chart); on_click: a callback for a click on a
+    point (see open_clicked_channel)."""
+    if where is None:
+        return live_chart(fig, key, config=config, on_click=on_click, width=width)
+    with where:
+        return live_chart(fig, key, config=config, on_click=on_click, width=width)
+
+
+def open_clicked_channel(chart_key: str):
+    """A click callback for chart `chart_key` whose points carry a channel as customdata:
+    the clicked channel becomes the open one (before the script runs, so before any widget
+    is drawn)."""
+    def opened() -> None:
+        channels = [p["customdata"] for p in clicked_points(chart_key)
+                    if isinstance(p.get("customdata"), (int, float)) and not isinstance(p.get("customdata"), bool)]
+        if channels:
+            S.select("channel", int(channels[-1]))
+    return opened
 
 
 def number_text(values) -> list[str]:
@@ -215,59 +232,3 @@ def pick_channel(channels: list[int], label: str = "channel") -> int:
 
 def is_spatial(run: Run, layer_index: int) -> bool:
     return min(run.layer(layer_index).info.shape[1:]) >= 3
-
-
-def _selection(chart_key: str) -> tuple[int, ...]:
-    """The channels (points' customdata) that chart `chart_key` has selected in the browser."""
-    event = st.session_state.get(chart_key) or {}  # Streamlit's selection state is a dict
-    points = event.get("selection", {}).get("points", [])
-    return tuple(int(p["customdata"]) for p in points if isinstance(p.get("customdata"), (int, float)))
-
-
-def new_click(chart_key: str) -> int | None:
-    """The channel (a point's customdata) of a click on chart `chart_key` that has not been
-    handled yet, read before the chart is drawn, so that the click takes effect in the same
-    run; None when there is none. A shift-click adds a point: the added one counts."""
-    picked = _selection(chart_key)
-    seen_key = f"_seen_{chart_key}"
-    before = st.session_state.get(seen_key, ())
-    st.session_state[seen_key] = picked
-    added = [c for c in picked if c not in before]
-    return added[-1] if added else None
-
-
-def chart_key(base: str) -> str:
-    """The key under which the chart of drawn_selection(base, ...) was drawn last."""
-    return (st.session_state.get(f"_drawn_{base}") or {}).get("key", f"{base}_0")
-
-
-def drawn_selection(base: str, inputs: tuple, channel: int) -> tuple[int, str]:
-    """(the channel whose tile the figure frames, the chart's key) for a clickable mosaic
-    whose figure depends on `inputs` (hashable) besides the framed channel; read clicks with
-    new_click(chart_key(base)) before.
-
-    Streamlit keys a chart by its figure's JSON and draws it anew in the browser when that
-    changes, while plotly already frames a clicked tile there. So after a click the figure
-    stays as it was drawn. It is drawn anew, framing `channel`, under a new key (whose
-    selection starts empty) when the browser frames anything else: the channel changed
-    otherwise (a widget, the URL), a selection was cleared (the drawn frame shows again) or
-    holds several tiles (shift-click); also when `inputs` changed or this function did not
-    run in the previous run (another page, an error)."""
-    state = st.session_state
-    run = S.run_number()
-    memo = state.get(f"_drawn_{base}")
-    fresh = memo is None or memo["run"] != run - 1 or memo["inputs"] != inputs
-    if not fresh:
-        selection = _selection(memo["key"])
-        changed = selection != memo["selection"]  # in the browser, since the last run
-        framed = (selection or (memo["drawn"],)) if changed else memo["framed"]
-    if fresh or framed != (channel,):
-        revision = (memo or {}).get("revision", 0) + 1
-        if memo:
-            state.pop(f"_seen_{memo['key']}", None)
-        memo = dict(inputs=inputs, drawn=channel, revision=revision, key=f"{base}_{revision}", selection=(),
-                    framed=(channel,))
-    else:
-        memo = {**memo, "selection": selection, "framed": framed}
-    state[f"_drawn_{base}"] = {**memo, "run": run}
-    return memo["drawn"], memo["key"]

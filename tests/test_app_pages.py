@@ -50,6 +50,15 @@ def tables(at: AppTest) -> list:
     return found
 
 
+def charts(at: AppTest) -> dict:
+    """The page's charts (app.live_chart components) by key: {key: figure as a dict}."""
+    found = {}
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json)
+        found[element.proto.id.rsplit("-", 1)[-1]] = json.loads(data["figure"])
+    return found
+
+
 def no_errors(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -83,7 +92,7 @@ def test_spike_features_widgets():
     at.checkbox(key="sf_play").check().run()
     no_errors(at)
     assert "black outline: the input's foreground" in at.caption[0].value
-    mosaic = json.loads(at.get("plotly_chart")[0].proto.spec)
+    mosaic = charts(at)["sf_grid"]
     assert "foreground" in [tr.get("name") for tr in mosaic["data"]]
     T = len(mosaic["layout"]["sliders"][0]["steps"])
     assert T > 1 and len(mosaic["frames"]) == T
@@ -101,54 +110,54 @@ def test_membrane_and_ghost_widgets():
     assert at.metric[0].label == "ghost ratio"
 
 
-def test_an_unchanged_chart_keeps_its_identity_when_another_changes():
-    """Streamlit keys a chart by an id hashed from its figure's JSON; a changed id makes the
-    browser throw the chart away and draw it anew. Fig. 6 does not depend on the channel, so
-    choosing another channel must keep its id, also the first time it comes from the cache
-    (an unpickled figure used to list its keys in another order)."""
+def test_a_changed_chart_keeps_its_element_so_the_browser_updates_it_in_place():
+    """The browser keeps a chart's element (and updates its plotly figure in place) while
+    the element's id stays; a new channel changes the MPD's figure but none of the ids.
+    Fig. 6 comes from the cache as the same JSON text on a miss and on a hit."""
     from app import runs as R
 
-    def chart_id(at, key):
-        return next(c.proto.id for c in at.get("plotly_chart") if c.proto.id.endswith(key))
+    def ids(at):
+        return {e.proto.id.rsplit("-", 1)[-1]: e.proto.id for e in at.get("bidi_component")}
 
     R._fig6_figure.clear()
     at = app("views/membrane.py")
-    before = chart_id(at, "mp_fig6"), chart_id(at, "mp_mpd")
+    before, figures = ids(at), charts(at)
     at.selectbox(key="channel").set_value(3).run()
     no_errors(at)
-    assert chart_id(at, "mp_fig6") == before[0]
-    assert chart_id(at, "mp_mpd") != before[1]  # the channel's own histogram did change
+    assert ids(at) == before and set(before) == {"mp_mpd", "mp_scatter", "mp_fig6"}
+    assert charts(at)["mp_mpd"] != figures["mp_mpd"] and " c3 (" in charts(at)["mp_mpd"]["layout"]["title"]["text"]
+    assert charts(at)["mp_fig6"] == figures["mp_fig6"]
 
 
-def test_a_clicked_tile_keeps_the_figure_and_other_changes_redraw_it(monkeypatch):
-    """The mosaic's figure does not change after a click (the browser already frames the
-    clicked tile); a channel chosen elsewhere, a cleared or multiple selection, new inputs or
-    a run without the chart redraw it, framing the channel, under a new key."""
+def test_a_click_on_a_point_opens_its_channel(monkeypatch):
+    """The click callback reads the clicked point's customdata (the channel) and makes it the
+    open channel; clicks on points without a channel change nothing."""
     from app import ui
 
-    session = {}
+    session = {"channel": 2}
     monkeypatch.setattr(ui.st, "session_state", session)
+    opened = ui.open_clicked_channel("grid")
+    session["grid"] = {"click": [{"curve_number": 0, "point_index": 5, "customdata": 7}]}
+    opened()
+    assert session["channel"] == 7
+    for points in ([], [{"customdata": None}], [{"customdata": "c1"}], [{"customdata": True}], None, "x"):
+        session["grid"] = {"click": points}
+        opened()
+        assert session["channel"] == 7
+    session["grid"] = {"click": [{"customdata": 4}, {"customdata": 9.0}]}  # several points: the last one
+    opened()
+    assert session["channel"] == 9
+    session.pop("grid")
+    opened()
+    assert session["channel"] == 9
 
-    def run(inputs, channel=None, selection=None, skipped=0):
-        session["_state_run"] = session.get("_state_run", 0) + 1 + skipped
-        if selection is not None:  # what the browser's chart has selected
-            session[ui.chart_key("grid")] = {"selection": {"points": [{"customdata": c} for c in selection]}}
-        clicked = ui.new_click(ui.chart_key("grid"))
-        return ui.drawn_selection("grid", inputs, clicked if clicked is not None else channel)
 
-    assert run("a", 0) == (0, "grid_1")
-    assert run("a", selection=(5,)) == (0, "grid_1")  # a click on c5: the figure stays
-    assert run("a", 5) == (0, "grid_1")  # a rerun for something else
-    assert run("a", 0) == (0, "grid_2")  # back to c0 from the channel box: redrawn, under a new key
-    assert ui.chart_key("grid") == "grid_2" and "_seen_grid_1" not in session
-    assert run("a", 0, selection=(0,)) == (0, "grid_2")  # a click on the framed tile
-    assert run("a", 0, selection=()) == (0, "grid_2")  # and again: plotly clears it, the drawn frame shows
-    assert run("a", selection=(7,)) == (0, "grid_2")
-    assert run("a", 7, selection=()) == (7, "grid_3")  # cleared: the drawn frame (c0) is not the channel
-    assert run("a", selection=(4,)) == (7, "grid_3")
-    assert run("a", selection=(4, 9)) == (9, "grid_4")  # shift-click: c9 opens, the figure frames it alone
-    assert run("b", 9) == (9, "grid_5")  # other inputs (a timestep, a rule)
-    assert run("b", 9, skipped=1) == (9, "grid_6")  # the page was left in between: a fresh chart
+def test_a_tile_chosen_elsewhere_is_framed_in_the_mosaic():
+    at = app("views/spike_features.py")
+    at.selectbox(key="channel").set_value(5).run()
+    no_errors(at)
+    frame = next(t for t in charts(at)["sf_grid"]["data"] if t.get("name") == "frame")
+    assert frame["customdata"] == [5]
 
 
 def test_browser_benchmark_refuses_an_unknown_interaction(capsys):
@@ -473,13 +482,10 @@ def test_samples_page_shows_a_raster_and_a_u_trace():
     at = app("views/samples.py")
     no_errors(at)
     assert at.title[0].value == "Samples" and "mean spikes per sample" in at.caption[0].value
-    charts = [c for c in at.get("plotly_chart")]
-    assert len(charts) == 4  # spikes per sample, input events, raster, U trace
-    import json
-
-    specs = [json.loads(c.proto.spec) for c in charts]
-    assert specs[2]["layout"]["title"]["text"].startswith("Spike raster of blocks.0.lif")
-    assert any(t.get("name") == "spike" for t in specs[3]["data"])
+    shown = charts(at)
+    assert list(shown) == ["smp_spikes", "smp_input", "smp_raster", "smp_u"]
+    assert shown["smp_raster"]["layout"]["title"]["text"].startswith("Spike raster of blocks.0.lif")
+    assert any(t.get("name") == "spike" for t in shown["smp_u"]["data"])
 
 
 def test_silence_channels_page_runs_an_experiment_and_shows_it(tmp_path):
@@ -505,7 +511,7 @@ def test_silence_channels_page_runs_an_experiment_and_shows_it(tmp_path):
     selections = at.dataframe[0].value
     assert list(selections["selection"]) == ["none", "noise", "noise random", "rate top 8", "rate top 8 random"]
     assert selections["channels"].tolist()[3] == 8
-    sweep = json.loads(at.get("plotly_chart")[0].proto.spec)
+    sweep = next(iter(charts(at).values()))
     assert [tr["name"] for tr in sweep["data"]] == ["rate"]
 
 

@@ -178,14 +178,18 @@ def open_rules(page):
     return box.first
 
 
-def framed(page) -> int | None:
-    """The channel whose tile the mosaic frames: a click's selected point in trace 'tiles', else
-    the figure's own frame."""
-    return page.evaluate("""() => { const gd = document.querySelector('[class*="st-key-sf_grid_"] .js-plotly-plot');
-        const t = gd.data.find(t => t.name === 'tiles'), f = gd.data.find(t => t.name === 'frame');
-        const s = t.selectedpoints || [];
-        if (s.length) return s.length === 1 ? t.customdata[s[0]] : null;  // a click's selection
-        return f ? f.customdata[0] : null; }""")
+def framed(page, channel: int) -> int | None:
+    """Wait (up to 10 s) until the mosaic drawn in the browser frames `channel` (its trace
+    'frame', drawn over the tile); returns the channel framed then, None when none is."""
+    read = """() => { const gd = document.querySelector('.st-key-sf_grid .js-plotly-plot');
+        const f = gd && gd.data && gd.data.find(t => t.name === 'frame');
+        const box = f && gd.querySelector('.scatterlayer .trace:nth-child(' + (gd.data.indexOf(f) + 1) + ') .point');
+        return f && box ? f.customdata[0] : null; }"""
+    try:
+        page.wait_for_function(f"(c) => ({read})() === c", arg=channel, timeout=10_000)
+    except Exception:
+        pass
+    return page.evaluate(read)
 
 
 def click_tile(page, channel):
@@ -232,19 +236,19 @@ def test_a_research_session(page, server, tmp_path):
                            ".some(e => e.getAttribute('aria-label') === 'channel' && e.value === 'c5')")
     page.get_by_text("channel 5 across timesteps").first.wait_for()
     no_exception(page)
-    assert framed(page) == 5
+    assert framed(page, 5) == 5
     shot("05_tile_clicked")
-    choose(page, "channel", 2)  # the figure is redrawn with c2 framed
+    choose(page, "channel", 2)  # the figure, updated in place, frames c2
     page.get_by_text("channel 2 across timesteps").first.wait_for()
-    assert framed(page) == 2
+    assert framed(page, 2) == 2
     click_tile(page, 5)
     page.get_by_text("channel 5 across timesteps").first.wait_for()
     wait_idle(page)
-    assert framed(page) == 5
-    click_tile(page, 5)  # plotly clears a selection clicked again; the channel stays open, and framed
+    assert framed(page, 5) == 5
+    click_tile(page, 5)  # the framed tile clicked again: the channel stays open, and framed
     page.wait_for_timeout(300)
     wait_idle(page)
-    assert framed(page) == 5
+    assert framed(page, 5) == 5 and B.selected(page, "channel") == "c5"
 
     B.go_to(page, "Samples")
     page.get_by_text("Spike raster of").first.wait_for()

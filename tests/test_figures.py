@@ -206,9 +206,8 @@ def test_raster_image_has_the_heatmaps_colours_pixel_for_pixel():
 
 def test_raster_mosaic_keeps_tiles_clickable_and_the_same_pixels():
     """The dashboard's raster mosaic holds the heatmap's very mosaic as an image behind the
-    traces; the tiles are the only trace with hover (so they take the clicks), the labels
-    keep their colour when a click selects a tile, and a colour bar stays; with over_time it
-    stays a heatmap (frames)."""
+    traces; the tiles are the only trace with hover (so they take the clicks), the selected
+    tile is framed, and a colour bar stays; with over_time it stays a heatmap (frames)."""
     from analysis.figures import make_channel_timesteps_figure, raster_image
 
     rng = np.random.default_rng(1)
@@ -221,7 +220,7 @@ def test_raster_mosaic_keeps_tiles_clickable_and_the_same_pixels():
     assert [tr.name for tr in raster.data if tr.hoverinfo != "skip"] == ["tiles"] and raster.layout.images[0].layer == "below"
     assert _trace(raster, "tiles").text == tuple(f"{features[c].mean():.3f}" for c in (3, 0, 4))
     labels = _trace(raster, "labels")
-    assert labels.text == ("c3", "c0", "c4") and labels.unselected.textfont.color == labels.textfont.color
+    assert labels.text == ("c3", "c0", "c4")
     assert labels.cliponaxis is False and labels.y == tuple(y - 2.5 for y in _trace(raster, "tiles").y)
     coloured = make_spike_features_figure(features, np.array(["noise", "normal", "null", "noise", "normal"]),
                                           channels=[3, 0, 1], columns=2, raster=True)
@@ -230,10 +229,10 @@ def test_raster_mosaic_keeps_tiles_clickable_and_the_same_pixels():
     assert tuple(raster.layout.yaxis.range) == (z.shape[0] - 0.5, -1.5)  # row 0 at the top, its label above
     framed = make_spike_features_figure(features, channels=[3, 0, 4], columns=2, raster=True, selected=0)
     tiles, frame = _trace(framed, "tiles"), _trace(framed, "frame")
-    assert tiles.selected.marker.opacity == 1 and tiles.marker.opacity == 0.01  # a clicked tile shows its frame
+    assert tiles.marker.opacity == 0.01 and frame.marker.opacity is None  # tiles clickable but unseen, the frame shown
     assert (frame.x, frame.y, frame.customdata) == ((tiles.x[1],), (tiles.y[1],), (0,)) and frame.hoverinfo == "skip"
-    assert frame.marker.size == tiles.marker.size and frame.unselected.marker.opacity == 0  # hidden by a click
-    assert framed.layout.shapes == () and tiles.selectedpoints is None  # the figure holds no selection
+    assert frame.marker.size == tiles.marker.size and frame.marker.symbol == "square-open"
+    assert framed.layout.shapes == () and tiles.selectedpoints is None and framed.layout.clickmode is None
     assert "frame" not in [tr.name for tr in make_spike_features_figure(features, channels=[3, 4], selected=0).data]
     animated = make_spike_features_figure(features, channels=[1], over_time=rng.random((3, 5, 4, 4)), raster=True)
     assert animated.data[0].type == "heatmap" and len(animated.frames) == 3 and not animated.layout.images

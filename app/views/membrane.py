@@ -6,7 +6,6 @@ import streamlit as st
 from analysis.figures import make_mpd_figure, make_ptd_variance_figure
 from app import help as H
 from app import runs as R
-from app import state as S
 from app import ui
 
 st.title("Membrane potentials")
@@ -17,9 +16,6 @@ if a is not None:
         layer_index = ui.pick_layer(a)
         layer = a.layer(layer_index)
         table = R.cached_channel_table(a, layer_index, settings)
-        clicked = ui.new_click(f"mp_scatter_{layer_index}")
-        if clicked is not None:
-            S.select("channel", clicked)
         channel = ui.pick_channel(table["channel"].tolist())
         left, right = st.columns(2)
         hist = layer.stats["hist"][:, channel].sum(axis=0)
@@ -27,7 +23,7 @@ if a is not None:
             ui.chart(make_mpd_figure(hist, layer.info.hist_edges, layer.info.v_threshold,
                                      float(table["ptd"][channel]), float(table["variance"][channel]),
                                      f"{a.name}: MPD of {layer.info.name} c{channel} ({table['pattern'][channel]})"),
-                     key="mp_mpd")
+                     "mp_mpd")
             outside = (hist[0] + hist[-1]) / max(int(hist.sum()), 1)
             st.caption(f"over all timesteps · U outside the histogram range: {outside:.1%} of values (counted in PTD's "
                        "shares and in Var, not drawn)", help=H.HELP["mpd"])
@@ -35,7 +31,7 @@ if a is not None:
             ui.chart(make_ptd_variance_figure(table["ptd"].to_numpy(), table["variance"].to_numpy(),
                                               table["pattern"].to_numpy(),
                                               f"{a.name}: PTD vs variance, {layer.info.name}", highlight=channel),
-                     key=f"mp_scatter_{layer_index}", on_select="rerun", selection_mode="points")
+                     "mp_scatter", on_click=ui.open_clicked_channel("mp_scatter"))
             st.caption("click a point to open its channel", help=H.HELP["ptd"])
         st.subheader("Fig. 6: MPD and spike features, patterns A-D")
         t = ui.pick_timestep(a, "timestep of the spike features")
@@ -53,7 +49,7 @@ if a is not None:
         fig6 = R.cached_fig6_figure(runs, chosen, layer_index, t, settings,
                                     f"MPD and spike features of {layer.info.name} at t={t}")
         if fig6 is not None:
-            ui.chart(fig6, key="mp_fig6")
+            ui.chart(fig6, "mp_fig6")
         st.caption(f"PTD: mean centre of the 3 tallest MPD bins minus V_th; bins of "
                    f"{a.settings['histogram']['bin_width_vth']:.3g} V_th. Patterns A-D picked by rule: among the "
                    "channels that fire, ordered by PTD, those at the 10th, 37th, 63rd and 90th percentile (A low PTD, "

@@ -30,10 +30,7 @@ if run is not None:
         key = {"channel": "channel", "firing rate": "firing_rate", "PTD": "ptd", "pattern": "pattern"}[order]
         ordered = table.sort_values(key, ascending=order in ("channel", "pattern"), kind="stable")["channel"].tolist()
         shown = ordered[: int(limit)]
-        grid = f"sf_grid_{layer_index}"
-        clicked = ui.new_click(ui.chart_key(grid) if spatial else grid)
-        if clicked is not None:
-            S.select("channel", clicked)
+        grid = "sf_grid"
         channel = S.choose("channel", list(range(C)), shown[0])
         if spatial:
             o1, o2 = st.columns(2)
@@ -41,18 +38,15 @@ if run is not None:
             play = o2.checkbox("play through timesteps", key="sf_play",
                                help="all timesteps in the figure, with play / pause and a slider (tiles are not "
                                     "clickable meanwhile)")
-            inputs = (str(run.path), R.modified(run), run.name, layer_index, t, tuple(shown), outline, play, settings)
-            framed, key = ui.drawn_selection(grid, inputs, channel)
             fig = make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(), shown,
-                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=framed,
+                                             f"{run.name}: {layer.info.name} at t={t} (Fig. 2a/5a)", selected=channel,
                                              foreground=R.cached_foreground(run, layer_index, settings) if outline else None,
                                              over_time=layer.nsfr if play else None, t=t, raster=True)
         else:
             st.info(H.HELP["fc"])
             fig = make_channel_strip_figure(layer.nsfr[t].reshape(C), shown, f"{run.name}: {layer.info.name} at t={t}",
                                             selected=channel)
-            key = grid
-        ui.chart(fig, key=key, on_select="rerun", selection_mode="points", width="content")
+        ui.chart(fig, grid, on_click=ui.open_clicked_channel(grid), width="content")
         counts = table["pattern"].value_counts().to_dict()
         st.caption((f"patterns over all timesteps: {counts.get('noise', 0)} noise, {counts.get('normal', 0)} normal, "
                     f"{counts.get('null', 0)} null · " if spatial else "")
@@ -67,20 +61,21 @@ if run is not None:
             ui.chart(make_channel_timesteps_figure(layer.nsfr[:, channel], channel,
                                                    f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)",
                                                    raster=True),
-                     key="sf_channel_fig", config=ui.STATIC)
+                     "sf_channel_fig", config=ui.STATIC)
         left, right = st.columns(2)
         hist = layer.stats["hist"][:, channel].sum(axis=0)
         with left:
             ui.chart(make_mpd_figure(hist, layer.info.hist_edges, layer.info.v_threshold,
                                      float(row["ptd"].iloc[0]), float(row["variance"].iloc[0]),
-                                     f"MPD of c{channel} over all timesteps"), key="sf_mpd")
+                                     f"MPD of c{channel} over all timesteps"), "sf_mpd")
             outside = (hist[0] + hist[-1]) / max(int(hist.sum()), 1)
             st.caption(f"U outside the histogram range: {outside:.1%} of values (counted, not drawn)",
                        help=H.HELP["outside"])
         with right:
             ui.chart(make_ptd_variance_figure(table["ptd"].to_numpy(), table["variance"].to_numpy(),
                                               table["pattern"].to_numpy(), f"PTD vs variance, c{channel} ringed",
-                                              highlight=channel), key="sf_scatter")
+                                              highlight=channel), "sf_scatter",
+                     on_click=ui.open_clicked_channel("sf_scatter"))
         if spatial:
             g = R.cached_ghosts(run, layer_index, t, settings.ghost)
             group = next((grp for grp in g["groups"] if channel in grp), None)
@@ -90,7 +85,7 @@ if run is not None:
             if twins:
                 ui.chart(make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(),
                                                     [channel] + twins, "the channel and its ghosts",
-                                                    selected=channel, raster=True), key="sf_ghosts",
+                                                    selected=channel, raster=True), "sf_ghosts",
                          config=ui.STATIC, width="content")
         st.caption(f"Maps use rows top to bottom as the sensor. Mean firing of c{channel}: "
                    f"{float(np.mean(layer.nsfr[:, channel])):.3f}")
