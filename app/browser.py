@@ -83,12 +83,17 @@ RUNNING = '[data-testid="stStatusWidget"]'
 STALE = '[data-stale="true"]'
 
 
+# every chart (app.live_chart) has drawn its figure, or shows why it could not
+CHARTS_DRAWN = "() => [...document.querySelectorAll('.snnr-chart')].every(e => e.querySelector('.main-svg') || e.textContent)"
+
+
 def wait_idle(page, settle_ms: int = 120) -> None:
     """Until the script run that the last change started has finished and the page is drawn:
-    no 'running' status, no stale element, then two animation frames."""
+    no 'running' status, no stale element, every chart drawn, then two animation frames."""
     page.wait_for_timeout(settle_ms)
     page.wait_for_selector(RUNNING, state="detached", timeout=120_000)
     page.wait_for_function(f"() => document.querySelectorAll('{STALE}').length === 0", timeout=120_000)
+    page.wait_for_function(CHARTS_DRAWN, timeout=120_000)
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
