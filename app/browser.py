@@ -83,8 +83,9 @@ RUNNING = '[data-testid="stStatusWidget"]'
 STALE = '[data-stale="true"]'
 
 
-# every chart (app.live_chart) has drawn its figure, or shows why it could not
-CHARTS_DRAWN = "() => [...document.querySelectorAll('.snnr-chart')].every(e => e.querySelector('.main-svg') || e.textContent)"
+# every chart (app.live_chart, a v2 component) has drawn its figure, or shows why it could not
+CHARTS_DRAWN = ("() => [...document.querySelectorAll('[data-testid=stBidiComponentRegular]')].every(e => { "
+                "const c = e.querySelector('.snnr-chart'); return c && (c.querySelector('.main-svg') || c.textContent); })")
 
 
 def wait_idle(page, settle_ms: int = 120) -> None:
