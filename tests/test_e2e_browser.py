@@ -102,6 +102,10 @@ def test_every_page_opens_and_is_photographed(page, server):
         page.screenshot(path=str(shot), full_page=True)
         with Image.open(shot) as img:
             assert img.size[0] >= 1000
+        if not path:  # Overview's per-layer tables of both runs show every column, none behind a scroll
+            widths = page.evaluate("() => [...document.querySelectorAll('[data-testid=stMain] table')].map("
+                                   "t => [t.parentElement.scrollWidth, t.parentElement.clientWidth])")
+            assert len(widths) == 2 and all(scroll <= client for scroll, client in widths), widths
 
 
 def test_switch_layer_and_channel(page, server):

@@ -36,8 +36,11 @@ if a is not None:
                 m3.metric("energy (µJ)", f"{summary['energy_uj']:.3f}",
                           f"{(summary['energy_uj'] - base['energy_uj']) / base['energy_uj']:+.1%}"
                           if second and base["energy_uj"] else None, delta_color="inverse", help=H.HELP["energy"])
-                table = R.cached_layer_table(run, settings)
-                ui.small_table(H.readable(table[["layer", "firing_rate", "noise", "normal", "null", "qe", "ghost_ratio"]]))
+        for run in shown:  # full width: side by side, half a page cut off the right-hand columns
+            if len(shown) > 1:
+                st.markdown(f"**{run.name}** per layer")
+            table = R.cached_layer_table(run, settings)
+            ui.small_table(H.readable(table[["layer", "firing_rate", "noise", "normal", "null", "qe", "ghost_ratio"]]))
         ui.chart(make_firing_rate_figure(firing_rate_matrix(a), [l.info.name for l in a.layers],
                                          run_names=[r.name for r in shown],
                                          more=[firing_rate_matrix(b)] if b is not None else None),
