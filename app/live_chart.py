@@ -31,24 +31,14 @@ def plotly_url() -> str:
     return f"/{base}/{_ROUTE}" if base else f"/{_ROUTE}"
 
 
-def figure_json(fig) -> str:
-    """A plotly figure (go.Figure or dict) as JSON text; JSON text is returned as it is."""
-    if isinstance(fig, str):
-        return fig
-    if isinstance(fig, dict):
-        import plotly.io as pio
-        return pio.to_json(fig, validate=False)
-    return fig.to_json()
-
-
 def live_chart(fig, key: str, config: dict | None = None, on_click: Callable[[], None] | None = None,
                width: str = "stretch"):
-    """Draw plotly figure `fig` (go.Figure, dict or JSON text) under `key`, which must stay
+    """Draw plotly figure `fig` (go.Figure, or its JSON text) under `key`, which must stay
     the same across runs for the browser to update the chart in place. config: plotly.js's
     config (e.g. {"staticPlot": True}). on_click: a callback run before the script's next
     run when a point is clicked; in it, clicked_points(key) lists the points. width:
     "stretch" (the container's) or "content" (the figure's own layout.width)."""
-    data = {"figure": figure_json(fig), "config": config or {}, "src": plotly_url(), "clickable": on_click is not None,
+    data = {"figure": fig if isinstance(fig, str) else fig.to_json(), "config": config or {}, "src": plotly_url(), "clickable": on_click is not None,
             "stretch": width == "stretch"}
     return _COMPONENT(key=key, data=data, width=width,
                       **({"on_click_change": on_click} if on_click is not None else {}))

@@ -34,11 +34,6 @@ def _load(path: str, mtime: float) -> Run:
     return copy.copy(_shared(path, mtime))
 
 
-def modified(run: Run) -> float:
-    """The recording file's modification time (s): part of every cache key of its results."""
-    return _mtime(run.path)
-
-
 def load(path: Path) -> Run:
     return _load(str(path), _mtime(path))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import streamlit as st
 
@@ -70,9 +70,7 @@ def chart(fig, key: str, where=None, config: dict | None = None, on_click=None, 
     container, else here) in its own colours, as it is exported. The browser updates the
     chart of the same key in place (app.live_chart); on_click: a callback for a click on a
     point (see open_clicked_channel)."""
-    if where is None:
-        return live_chart(fig, key, config=config, on_click=on_click, width=width)
-    with where:
+    with where if where is not None else nullcontext():
         return live_chart(fig, key, config=config, on_click=on_click, width=width)
 
 
