@@ -8,23 +8,33 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's packages, also under `streamlit run`
 
-from app import state, ui  # noqa: E402  (after the path is set)
+from app import state, ui, warm  # noqa: E402  (after the path is set)
 
-st.set_page_config(page_title="SNN redundancy", layout="wide")
-pages = st.navigation([
-    st.Page("views/overview.py", title="Overview", default=True),
-    st.Page("views/spike_features.py", title="Spike features"),
-    st.Page("views/membrane.py", title="Membrane potentials"),
-    st.Page("views/ghosts.py", title="Ghost features"),
-    st.Page("views/samples.py", title="Samples"),
-    st.Page("views/compare.py", title="Compare"),
-    st.Page("views/ablation.py", title="Silence channels"),
-    st.Page("views/inspect.py", title="Inspect a checkpoint"),
-    st.Page("views/export.py", title="Export"),
-])
-st.html(ui.STYLE)
-state.restore(pages.url_path)
-try:
-    pages.run()
-finally:  # also after st.stop() in a page
-    state.publish()
+
+def main() -> None:
+    st.set_page_config(page_title="SNN redundancy", layout="wide")
+    pages = st.navigation([
+        st.Page("views/overview.py", title="Overview", default=True),
+        st.Page("views/spike_features.py", title="Spike features"),
+        st.Page("views/membrane.py", title="Membrane potentials"),
+        st.Page("views/ghosts.py", title="Ghost features"),
+        st.Page("views/samples.py", title="Samples"),
+        st.Page("views/compare.py", title="Compare"),
+        st.Page("views/ablation.py", title="Silence channels"),
+        st.Page("views/inspect.py", title="Inspect a checkpoint"),
+        st.Page("views/export.py", title="Export"),
+    ])
+    st.html(ui.STYLE)
+    state.restore(pages.url_path)
+    with warm.WARMER.script_run():
+        try:
+            pages.run()
+        finally:  # also after st.stop() in a page
+            state.publish()
+    warm.after_run()
+
+
+# Streamlit runs this file as "__main__". A worker process that multiprocessing spawns from
+# the server (events.isolated) imports it again as "__mp_main__": there it must do nothing.
+if __name__ == "__main__":
+    main()

@@ -37,11 +37,25 @@ def readable_errors():
         st.error(f"unexpected error ({type(exc).__name__}): {str(exc).splitlines()[0] if str(exc) else ''}")
 
 
+RULE_DEFAULTS = {"rule_fg": 0.1, "rule_null": 0.001, "rule_ratio": 1.0, "rule_method": "ssim", "rule_threshold": 0.8}
+
+
+def settings_from(values) -> AnalysisSettings:
+    """The rules held in `values` (a mapping with the sidebar's keys; defaults where absent)."""
+    rule = {key: values.get(key, value) for key, value in RULE_DEFAULTS.items()}
+    return AnalysisSettings(PatternRule(rule["rule_fg"], rule["rule_null"], rule["rule_ratio"]),
+                            GhostRule(rule["rule_method"], rule["rule_threshold"]))
+
+
+def current_settings() -> AnalysisSettings:
+    """The rules as the session holds them (the defaults where the sidebar has not been drawn)."""
+    return settings_from(st.session_state)
+
+
 def settings() -> AnalysisSettings:
     """The analysis rules, editable in the sidebar and shown to the user; they hold on every
     page and in the URL."""
-    defaults = {"rule_fg": 0.1, "rule_null": 0.001, "rule_ratio": 1.0, "rule_method": "ssim", "rule_threshold": 0.8}
-    for key, value in defaults.items():
+    for key, value in RULE_DEFAULTS.items():
         st.session_state.setdefault(key, value)
     with st.sidebar.expander("Rules", expanded=False):
         fg = st.number_input("foreground level (share of max input rate)", 0.0, 1.0, step=0.05, key="rule_fg",
@@ -52,7 +66,8 @@ def settings() -> AnalysisSettings:
                                 help=H.HELP["noise"])
         method = st.selectbox("ghost similarity", ["ssim", "pearson"], key="rule_method", help=H.HELP["ghost"])
         threshold = st.slider("ghost threshold", 0.0, 1.0, step=0.05, key="rule_threshold")
-    return AnalysisSettings(PatternRule(fg, null, ratio), GhostRule(method, threshold))
+    return settings_from({"rule_fg": fg, "rule_null": null, "rule_ratio": ratio, "rule_method": method,
+                          "rule_threshold": threshold})
 
 
 # the dashboard's own CSS: raster maps (analysis.figures.raster_image) drawn as blocks of one

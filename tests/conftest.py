@@ -10,6 +10,9 @@ SHARED = Path(os.environ.get("SNNR_SHARED_DATA", REPO.parent / "shared" / "data"
 NMNIST = Path(os.environ.get("NMNIST_DIR", SHARED / "nmnist-small"))
 
 torch.set_num_threads(2)
+# the dashboard's background cache warm-up (app.warm) off: AppTest and the browser tests
+# measure and check what a page computes itself; tests of app.warm switch it on where needed
+os.environ["SNNR_WARM_UP"] = "0"
 
 
 @pytest.fixture(scope="session")

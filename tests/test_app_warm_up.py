@@ -1,0 +1,106 @@
+"""app.warm: the background warm-up runs only while the dashboard is idle, survives a failing
+step, computes exactly what the pages then read from the cache, and the app script does
+nothing when a spawned worker process imports it."""
+
+import runpy
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app import ui, warm
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app" / "main.py")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_steps_wait_for_quiet_and_a_failing_step_is_dropped():
+    clock = Clock()
+    w = warm.Warmer(quiet_s=1.0, clock=clock)
+    done = []
+
+    def fail():
+        raise ValueError("damaged")
+
+    assert w.add("view", [lambda: done.append(1), fail, lambda: done.append(3)])
+    assert not w.add("view", [lambda: done.append(99)])  # one plan per key
+    clock.now += 0.5
+    assert w.idle_in() == pytest.approx(0.5) and not w.run_one() and done == []  # too soon after the start
+    clock.now += 1.0
+    with w.script_run():
+        assert w.idle_in() is None and not w.run_one()  # never while a script runs
+        clock.now += 5.0
+    assert not w.run_one()  # the run just ended
+    clock.now += 0.99
+    assert not w.run_one()
+    clock.now += 0.02
+    assert w.run_one() and w.run_one() and w.run_one() and not w.run_one()
+    assert done == [1, 3] and w.pending() == 0
+
+
+def _counting(monkeypatch, calls: Counter):
+    import analysis.comparison
+    import analysis.tables
+    from app import runs as R
+
+    def wrap(module, name):
+        original = getattr(module, name)
+
+        def counted(*args, **kwargs):
+            calls[name] += 1
+            return original(*args, **kwargs)
+        monkeypatch.setattr(module, name, counted)
+
+    wrap(R, "run_summary")
+    wrap(analysis.tables, "channel_table")
+    wrap(analysis.tables, "ghosts")
+    wrap(analysis.comparison, "paired_comparison")
+
+
+def test_warm_up_computes_what_the_pages_then_read(monkeypatch):
+    from app import runs as R
+
+    st.cache_data.clear()
+    calls = Counter()
+    _counting(monkeypatch, calls)
+    available = {p.stem: p for p in sorted(R.SAMPLE_RUNS.glob("*.h5"))}
+    assert set(available) >= {"vanilla", "asa1"}
+    for step in warm.steps(available, "vanilla", "asa1", None, ui.settings_from({})):
+        step()
+    warmed = dict(calls)
+    assert warmed["run_summary"] == len(available) and warmed["channel_table"] >= 2 * 3
+    assert warmed["ghosts"] >= 2 and warmed["paired_comparison"] == 2  # both orders of the one comparable pair
+    for page in ("views/overview.py", "views/spike_features.py", "views/membrane.py", "views/ghosts.py",
+                 "views/compare.py"):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.switch_page(page)
+        at.run()
+        assert not at.exception and not at.error, page
+    assert dict(calls) == warmed  # every page read its tables from the warmed cache
+
+
+def test_warm_up_off_in_the_tests_and_on_by_default(monkeypatch):
+    assert not warm.enabled()  # tests/conftest.py
+    monkeypatch.delenv("SNNR_WARM_UP")
+    assert warm.enabled()
+
+
+def test_the_app_script_does_nothing_when_a_spawned_worker_imports_it(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dashboard ran inside a worker process")
+
+    monkeypatch.setattr(st, "navigation", refuse)
+    monkeypatch.setattr(st, "set_page_config", refuse)
+    runpy.run_path(APP, run_name="__mp_main__")  # how multiprocessing's spawn imports the parent's main script
+    with pytest.raises(AssertionError, match="worker process"):
+        runpy.run_path(APP, run_name="__main__")
