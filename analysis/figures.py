@@ -29,6 +29,38 @@ def _colour_table(scale: str, levels: int = 256) -> np.ndarray:
     return np.array([plotly.colors.unlabel_rgb(c) for c in colours]).round().astype(np.uint8)
 
 
+def _rgba(z: np.ndarray, zmin: float, zmax: float, scale: str) -> np.ndarray:
+    """z [H, W] as [H, W, 4] uint8 colours of the scale over zmin..zmax (NaN: transparent)."""
+    z = np.asarray(z, dtype=np.float64)
+    span = zmax - zmin
+    if not (np.isfinite(zmin) and np.isfinite(span) and span > 0):
+        raise ValueError(f"colour range {zmin!r}..{zmax!r}: give finite zmin < zmax")
+    share = np.clip(np.nan_to_num((z - zmin) / span, nan=0.0, posinf=1.0, neginf=0.0), 0, 1)
+    level = np.rint(share * 255).astype(np.intp)
+    return np.dstack([_colour_table(scale)[level], np.where(np.isnan(z), 0, 255).astype(np.uint8)])
+
+
+def maps_png(maps: np.ndarray, columns: int | None = None, min_side_px: int = 80, max_width_px: int = 1200) -> bytes:
+    """maps [N, H, W] (firing rates, 0..1) as one PNG: a mosaic row by row (`columns` per row,
+    default about square), maps a sixth of their side apart on a transparent background,
+    coloured as every rate map here (RATE_SCALE, 0 blue, 1 red), each neuron a block of k x k
+    pixels, k the smallest integer that makes a map's longer side at least min_side_px
+    (at most what keeps the mosaic within max_width_px, at least 1). For views that only
+    show maps (nothing to hover or click): a browser draws an image far faster than a chart."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3 or 0 in maps.shape:
+        raise ValueError(f"maps of shape {maps.shape}: give [N, H, W] with N, H, W >= 1")
+    N, H, W = maps.shape
+    _, cols = _grid(N, columns)
+    gap = max(1, round(max(H, W) / 6))
+    mosaic = _mosaic(maps, list(range(N)), cols, gap)
+    k = max(1, min(math.ceil(min_side_px / max(H, W)), max_width_px // mosaic.shape[1]))
+    pixels = np.repeat(np.repeat(_rgba(mosaic, 0, 1, RATE_SCALE), k, axis=0), k, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGBA").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def raster_image(z: np.ndarray, zmin: float, zmax: float, scale: str = RATE_SCALE) -> dict:
     """z [H, W] coloured as a heatmap with this scale and range would be (NaN: transparent),
     as one PNG layout image with pixel (r, c) centred at x = c, y = r on a y axis that runs
@@ -36,16 +68,9 @@ def raster_image(z: np.ndarray, zmin: float, zmax: float, scale: str = RATE_SCAL
     (it only decodes and scales the image). Unlike an image trace it leaves hover and
     clicks to the traces above it; it has no hover of its own and no colour bar (add
     colour_bar); the dashboard draws such images pixelated (app.ui.STYLE)."""
-    z = np.asarray(z, dtype=np.float64)
-    span = zmax - zmin
-    if not (np.isfinite(zmin) and np.isfinite(span) and span > 0):
-        raise ValueError(f"colour range {zmin!r}..{zmax!r}: give finite zmin < zmax")
-    share = np.clip(np.nan_to_num((z - zmin) / span, nan=0.0, posinf=1.0, neginf=0.0), 0, 1)
-    level = np.rint(share * 255).astype(np.intp)
-    rgba = np.dstack([_colour_table(scale)[level], np.where(np.isnan(z), 0, 255).astype(np.uint8)])
     buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", compress_level=1)
-    H, W = z.shape
+    Image.fromarray(_rgba(z, zmin, zmax, scale), "RGBA").save(buffer, format="PNG", compress_level=1)
+    H, W = np.shape(z)
     return dict(source="data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), xref="x", yref="y",
                 x=-0.5, y=-0.5, sizex=W, sizey=H, sizing="stretch", xanchor="left", yanchor="top", layer="below")
 

@@ -2,6 +2,7 @@
 foreground outline, the animation frames."""
 
 import numpy as np
+import pytest
 
 from analysis.figures import boundary_segments, make_input_frames_figure, make_spike_features_figure
 
@@ -238,3 +239,38 @@ def test_raster_mosaic_keeps_tiles_clickable_and_the_same_pixels():
     assert animated.data[0].type == "heatmap" and len(animated.frames) == 3 and not animated.layout.images
     steps = make_channel_timesteps_figure(rng.random((3, 4, 4)), 0, raster=True)
     assert len(steps.layout.images) == 1 and [tr.name for tr in steps.data] == ["colour scale"]
+
+
+def test_maps_png_lays_out_scaled_blocks_in_the_rate_colours():
+    """maps_png: N maps row by row, a sixth of a side apart (transparent), each neuron a k x k
+    block coloured as plotly colours RdBu_r at its rate; k from the wanted side, capped by
+    the width; bad shapes refused."""
+    import io
+
+    import plotly.colors
+    from PIL import Image
+
+    from analysis.figures import maps_png
+
+    maps = np.zeros((3, 6, 6))
+    maps[0, 0, 0], maps[1, 5, 5], maps[2, 2, 3] = 1.0, 0.6, 1.0  # 0.6: exactly level 153 of 255
+    image = np.asarray(Image.open(io.BytesIO(maps_png(maps, columns=2, min_side_px=30))).convert("RGBA"))
+    k, gap = 5, 1  # 30 px / 6 neurons; a sixth of 6
+    assert image.shape == ((2 * 6 + gap) * k, (2 * 6 + gap) * k, 4)
+
+    def rgb(value):
+        return tuple(round(float(v)) for v in plotly.colors.unlabel_rgb(plotly.colors.sample_colorscale("RdBu_r", [value])[0]))
+
+    def pixel(row, col):
+        return tuple(int(v) for v in image[row * k + k // 2, col * k + k // 2])
+
+    assert pixel(0, 0) == (*rgb(1.0), 255) and pixel(0, 1) == (*rgb(0.0), 255)  # map 0, top left
+    assert pixel(5, 6 + gap + 5) == (*rgb(0.6), 255)  # map 1 beside it, bottom right neuron
+    assert pixel(6 + gap + 2, 3) == (*rgb(1.0), 255)  # map 2 on the second row
+    assert pixel(6, 0)[3] == 0 and pixel(6 + gap, 6 + gap)[3] == 0  # the gap and the empty fourth place
+    assert (image[:k, :k] == image[0, 0]).all() and (image[k:2 * k, :k] != image[0, 0]).any()  # one block a neuron
+    wide = np.asarray(Image.open(io.BytesIO(maps_png(np.zeros((10, 34, 34)), columns=10, max_width_px=600))))
+    assert wide.shape[1] == 10 * 34 + 9 * 6  # 80 px would need k = 3; 600 px allows only k = 1
+    for bad in (np.zeros((4, 4)), np.zeros((0, 4, 4))):
+        with pytest.raises(ValueError, match="give \\[N, H, W\\]"):
+            maps_png(bad)

@@ -5,8 +5,8 @@ its ghosts."""
 import numpy as np
 import streamlit as st
 
-from analysis.figures import (make_channel_strip_figure, make_channel_timesteps_figure, make_mpd_figure,
-                              make_ptd_variance_figure, make_spike_features_figure)
+from analysis.figures import (make_channel_strip_figure, make_mpd_figure, make_ptd_variance_figure,
+                              make_spike_features_figure, maps_png)
 from app import help as H
 from app import runs as R
 from app import state as S
@@ -58,10 +58,10 @@ if run is not None:
         row = table[table["channel"] == channel]
         ui.small_table(H.readable(row))
         if spatial:
-            ui.chart(make_channel_timesteps_figure(layer.nsfr[:, channel], channel,
-                                                   f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b)",
-                                                   raster=True),
-                     "sf_channel_fig", config=ui.STATIC)
+            T = layer.nsfr.shape[0]
+            st.image(maps_png(layer.nsfr[:, channel], columns=min(T, 10)),
+                     caption=f"{run.name}: channel {channel} across timesteps (Fig. 2b/5b): t=0 ... t={T - 1}, "
+                             f"{min(T, 10)} per row · colour: firing rate 0 (blue) to 1 (red)")
         left, right = st.columns(2)
         hist = layer.stats["hist"][:, channel].sum(axis=0)
         with left:
@@ -83,9 +83,8 @@ if run is not None:
             st.write(f"ghosts of c{channel} at t={t} ({settings.ghost.method} >= {settings.ghost.threshold}): "
                      + (", ".join(f"c{c} ({g['similarity'][channel, c]:.2f})" for c in twins) if twins else "none"))
             if twins:
-                ui.chart(make_spike_features_figure(layer.nsfr[t], table["pattern"].to_numpy(),
-                                                    [channel] + twins, "the channel and its ghosts",
-                                                    selected=channel, raster=True), "sf_ghosts",
-                         config=ui.STATIC, width="content")
+                st.image(maps_png(layer.nsfr[t][[channel] + twins], columns=min(len(twins) + 1, 8)),
+                         caption=f"at t={t}, left to right: c{channel}, then its ghosts "
+                                 + ", ".join(f"c{c}" for c in twins))
         st.caption(f"Maps use rows top to bottom as the sensor. Mean firing of c{channel}: "
                    f"{float(np.mean(layer.nsfr[:, channel])):.3f}")
