@@ -1,6 +1,7 @@
 """Median time per interaction of the dashboard's main widgets on the shipped sample runs,
 measured with Streamlit's AppTest (the script run that answers an interaction, without
-the browser's drawing time), and each page's first load with cold caches.
+the browser's drawing time), and each page's first load with cold caches (the background
+warm-up of app.warm is off here).
 
     .venv/bin/python -m app.benchmark [--repeats 7]
     .venv/bin/python -m app.benchmark --paper-runs DIR [--per-class 2]
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--paper-runs", type=Path, help="record (if missing) and use paper-scale runs in this folder")
     p.add_argument("--per-class", type=int, default=2, help="synthetic recordings per class for --paper-runs")
     args = p.parse_args(argv)
+    os.environ["SNNR_WARM_UP"] = "0"  # no background warm-up (app.warm): first loads must find cold caches
     if args.paper_runs:
         make_paper_runs(args.paper_runs, args.per_class)
         os.environ["SNNR_SAMPLE_RUNS"] = str(args.paper_runs.resolve())
