@@ -80,7 +80,9 @@ if run is not None:
             g = R.cached_ghosts(run, layer_index, t, settings.ghost)
             group = next((grp for grp in g["groups"] if channel in grp), None)
             twins = [c for c in (group or []) if c != channel]
-            st.write(f"ghosts of c{channel} at t={t} ({settings.ghost.method} >= {settings.ghost.threshold}): "
+            rule = f"{settings.ghost.method} >= {settings.ghost.threshold}"
+            st.write(f"ghost group of c{channel} at t={t} (channels linked by {rule}, directly or through one "
+                     f"another; in brackets each one's {settings.ghost.method} with c{channel}): "
                      + (", ".join(f"c{c} ({g['similarity'][channel, c]:.2f})" for c in twins) if twins else "none"))
             if twins:
                 st.image(maps_png(layer.nsfr[t][[channel] + twins], columns=min(len(twins) + 1, 8)),
