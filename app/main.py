@@ -4,14 +4,16 @@ chosen runs, layer, channel, timestep and rules across pages and in the URL."""
 import sys
 from pathlib import Path
 
-import streamlit as st
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's packages, also under `streamlit run`
-
-from app import state, ui, warm  # noqa: E402  (after the path is set)
 
 
 def main() -> None:
+    # imported here, not at the top: a worker process that imports this file (below) then
+    # starts in about a second instead of ten (streamlit, torch and the analysis modules)
+    import streamlit as st
+
+    from app import state, ui, warm
+
     st.set_page_config(page_title="SNN redundancy", layout="wide")
     pages = st.navigation([
         st.Page("views/overview.py", title="Overview", default=True),

@@ -3,6 +3,8 @@ step, computes exactly what the pages then read from the cache, and the app scri
 nothing when a spawned worker process imports it."""
 
 import runpy
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -102,5 +104,10 @@ def test_the_app_script_does_nothing_when_a_spawned_worker_imports_it(monkeypatc
     monkeypatch.setattr(st, "navigation", refuse)
     monkeypatch.setattr(st, "set_page_config", refuse)
     runpy.run_path(APP, run_name="__mp_main__")  # how multiprocessing's spawn imports the parent's main script
+    # and such a worker does not import the dashboard's heavy modules (it started in ~10 s when it did)
+    probe = ("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__mp_main__'); "
+             "print(sorted(m for m in ('streamlit', 'torch', 'plotly', 'app.ui') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe, APP], capture_output=True, text=True, check=True,
+                          cwd=REPO).stdout.strip() == "[]"
     with pytest.raises(AssertionError, match="worker process"):
         runpy.run_path(APP, run_name="__main__")
