@@ -4,7 +4,9 @@ chosen runs, layer, channel, timestep and rules across pages and in the URL."""
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's packages, also under `streamlit run`
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:  # the project's packages, also under `streamlit run` (once: this file runs on every rerun)
+    sys.path.insert(0, ROOT)
 
 
 def main() -> None:

@@ -2,22 +2,24 @@
 first visit to a page, layer or run pair reads tables that are already computed (a cold
 Compare page or a layer's first visit takes 1-2.5 s on the project's 2-core machine).
 
-One worker thread per server process runs the steps that page runs ask for (see `steps`),
-one at a time, each only after no script has run for `quiet_s` seconds: a user's change
-never waits behind more than the one step that was running when it came. A step that
-fails is dropped silently: the page that needs it computes it and shows its error. Set
-SNNR_WARM_UP=0 to switch it off (the tests do, so that AppTest measures what it runs)."""
+After each page run, `after_run` queues a plan for the session's view (see `plans`); one
+worker thread per server process runs its steps one at a time, the newest plan first, each
+only after no script has run for `quiet_s` seconds: a user's change never waits behind more
+than the one step (one cached call, about 0.7 s at most on the sample runs) that was
+running when it came. A step that fails is dropped silently: the page that needs it
+computes it and shows its error. Set SNNR_WARM_UP=0 to switch it off (the tests and
+app.benchmark do, so that they measure what a page computes itself)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
-from itertools import permutations
 from pathlib import Path
 
 from analysis.tables import AnalysisSettings
@@ -25,20 +27,26 @@ from analysis.tables import AnalysisSettings
 THREAD_NAME = "snnr-warm-up"
 log = logging.getLogger(__name__)
 
+# a step returns None, or a list of further steps that then run first (e.g. one per layer)
 Step = Callable[[], object]
 
 
 class Warmer:
-    """A queue of steps run by one daemon thread while the app is idle: no script running
-    and none ended within quiet_s seconds (`clock`: seconds, monotonic)."""
+    """Plans of steps run by one daemon thread while the app is idle: no script running and
+    none ended within quiet_s seconds (`clock`: seconds, monotonic). The newest plan runs
+    first; at most max_plans wait, the oldest forgotten (it is planned again when its view
+    comes back)."""
 
-    def __init__(self, quiet_s: float = 1.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, quiet_s: float = 1.0, clock: Callable[[], float] = time.monotonic, max_plans: int = 4,
+                 alive: Callable[[Warmer], bool] = lambda warmer: True):
         self.quiet_s = quiet_s
+        self.alive = alive  # the worker thread ends when this turns False
         self.clock = clock
+        self.max_plans = max_plans
         self._lock = threading.Condition()
         self._running = 0
         self._last_end = clock()
-        self._steps: deque[Step] = deque()
+        self._plans: deque[tuple[Hashable, deque[Step]]] = deque()
         self._seen: set[Hashable] = set()
         self._thread: threading.Thread | None = None
 
@@ -63,40 +71,58 @@ class Warmer:
             return max(0.0, self._last_end + self.quiet_s - self.clock())
 
     def add(self, key: Hashable, steps: list[Step]) -> bool:
-        """Queue `steps` once per key (a key already added is ignored); False if ignored."""
+        """Queue a plan once per key, ahead of older plans (a key already added is ignored);
+        False if ignored."""
         with self._lock:
             if key in self._seen:
                 return False
             self._seen.add(key)
-            self._steps.extend(steps)
+            self._plans.appendleft((key, deque(steps)))
+            while len(self._plans) > self.max_plans:
+                self._seen.discard(self._plans.pop()[0])
             self._lock.notify_all()
             return True
 
     def pending(self) -> int:
+        """Steps waiting (not counting those that running steps will add)."""
         with self._lock:
-            return len(self._steps)
+            return sum(len(steps) for _, steps in self._plans)
+
+    def _next(self) -> Step | None:
+        while self._plans and not self._plans[0][1]:
+            self._plans.popleft()
+        return self._plans[0][1].popleft() if self._plans else None
 
     def run_one(self) -> bool:
         """Run the next step if the app is idle now; False when there was none or it is not
         idle. A failing step is logged at debug level and dropped."""
         with self._lock:
-            if not self._steps or self.idle_in() != 0:
+            if self.idle_in() != 0:
                 return False
-            step = self._steps.popleft()
+            step = self._next()
+            if step is None:
+                return False
+            plan = self._plans[0][1]
         try:
-            step()
+            more = step()
         except Exception as exc:  # the page that needs it computes it again and shows why it fails
             log.debug("warm-up step failed: %s", exc)
+            return True
+        if isinstance(more, list) and more:
+            with self._lock:
+                plan.extendleft(reversed(more))
         return True
 
     def _work(self) -> None:
-        while True:
+        while self.alive(self):
             with self._lock:
-                while not self._steps:
-                    self._lock.wait()
+                while not self.pending():
+                    self._lock.wait(timeout=5.0)
+                    if not self.alive(self):
+                        return
                 wait = self.idle_in()
             if wait is None or wait > 0:
-                time.sleep(min(wait if wait else self.quiet_s, self.quiet_s) + 0.01)
+                time.sleep(min(wait or self.quiet_s, self.quiet_s) + 0.01)
                 continue
             self.run_one()
 
@@ -112,63 +138,65 @@ def enabled() -> bool:
     return os.environ.get("SNNR_WARM_UP", "1") != "0"
 
 
-def _runs(available: dict[str, Path], first: str | None, second: str | None, max_runs: int) -> list[Callable]:
-    """Loaders of the runs, the sidebar's first and second run first; at most max_runs."""
+def _loader(available: dict[str, Path], name: str) -> Callable:
+    """run() -> the run `name`, loaded (cached) and named as the pages name it."""
     from app import runs as R
 
-    names = [n for n in (first, second) if n in available]
-    names += [n for n in available if n not in names]
-
-    def run(name: str):
+    def run():
         loaded = R.load(available[name])
         loaded.name = name
         return loaded
+    return run
 
-    return [lambda n=n: run(n) for n in names[:max_runs]]
+
+def _timestep(run, t: int | None) -> int:
+    """The timestep a page shows for the session's t (app.state.clamp: the middle one when unset or out of range)."""
+    return t if isinstance(t, int) and 0 <= t < run.T else run.T // 2
+
+
+def _per_layer(run: Callable, call: Callable, spatial: bool = False) -> Step:
+    """A step that adds one step per layer of run() (spatial: only maps of at least 3 x 3): call(run(), layer index)."""
+    def expand() -> list[Step]:
+        layers = [l.info.index for l in run().layers if not spatial or min(l.info.shape[1:]) >= 3]
+        return [lambda i=i: call(run(), i) for i in layers]
+    return expand
 
 
 def steps(available: dict[str, Path], first: str | None, second: str | None, t: int | None,
           settings: AnalysisSettings, max_runs: int = 6) -> list[Step]:
-    """What the pages compute on their first visit under these rules, most likely next first,
-    one cached call a step (so that a user's change waits for at most one): each run's
-    summary and layer table (Overview), per layer its channel table and A-D picks (Spike
+    """What the pages compute on their first visit under these rules, most likely next
+    first, one cached call a step: the summary and layer table of the sidebar's runs and of
+    the others, up to max_runs runs (Overview); for the sidebar's two runs only (the caches
+    hold a limited number of layers) per layer the channel table and A-D picks (Spike
     features, Membrane) and the ghosts of spatial layers at timestep t (Spike features,
-    Ghosts; t None: the run's middle timestep), then per ordered pair of runs recorded on
-    the same samples Table 1, the replicate, pattern and QE tables and the paired comparison
-    (Compare). `first`/`second` (the sidebar's runs) come first; at most max_runs runs."""
+    Ghosts); then for the two runs in both orders, when recorded on the same samples,
+    Table 1, the replicate, pattern and QE tables and the paired comparison (Compare)."""
     from app import runs as R
 
-    runs = _runs(available, first, second, max_runs)
-    plan: list[Step] = list(runs)
-    for run in runs:
+    names = [n for n in dict.fromkeys((first, second)) if n in available]
+    names += [n for n in available if n not in names]
+    names = names[:max_runs]
+    runs = {n: _loader(available, n) for n in names}
+    opened = [runs[n] for n in names if n in (first, second)]
+    plan: list[Step] = list(runs.values())
+    for run in runs.values():
         plan += [lambda run=run: R.cached_summary(run(), settings), lambda run=run: R.cached_layer_table(run(), settings)]
-    for run in runs:
-        plan += [lambda run=run: [R.cached_channel_table(run(), i, settings) for i in _layers(run())],
-                 lambda run=run: [R.cached_pick_patterns(run(), i, settings) for i in _layers(run(), spatial=True)]]
+    for run in opened:
+        plan += [_per_layer(run, lambda r, i: R.cached_channel_table(r, i, settings)),
+                 _per_layer(run, lambda r, i: R.cached_pick_patterns(r, i, settings))]
         plan += ghost_steps(run, t, settings)
-    for a, b in permutations(runs, 2):
+    for a, b in ((opened[0], opened[1]), (opened[1], opened[0])) if len(opened) == 2 else ():
         for call in (lambda a, b: R.cached_table1([a, b], settings), lambda a, b: R.cached_replicates([a, b], settings),
                      lambda a, b: R.cached_compare_tables(a, b, settings), lambda a, b: R.cached_paired(a, b, settings)):
             plan.append(lambda a=a, b=b, call=call: _if_comparable(call, a(), b()))
     return plan
 
 
-def _layers(run, spatial: bool = False) -> list[int]:
-    """The run's layer indices (spatial: only those with maps of at least 3 x 3)."""
-    return [l.info.index for l in run.layers if not spatial or min(l.info.shape[1:]) >= 3]
-
-
 def ghost_steps(run: Callable, t: int | None, settings: AnalysisSettings) -> list[Step]:
-    """The step that computes the ghosts of each spatial layer of run() (a loader) at
-    timestep t (None: the middle one)."""
+    """The ghosts of each spatial layer of run() (a loader) at the timestep a page shows for t."""
     from app import runs as R
 
-    def ghosts() -> None:
-        loaded = run()
-        step = loaded.T // 2 if t is None else min(max(t, 0), loaded.T - 1)
-        for i in _layers(loaded, spatial=True):
-            R.cached_ghosts(loaded, i, step, settings.ghost)
-    return [ghosts]
+    return [_per_layer(run, lambda r, i: R.cached_ghosts(r, i, _timestep(r, t), settings.ghost), spatial=True)]
 
 
 def _if_comparable(call: Callable, a, b) -> None:
@@ -178,32 +206,44 @@ def _if_comparable(call: Callable, a, b) -> None:
         call(a, b)
 
 
-WARMER = Warmer()
+def plans(state: Mapping, available: dict[str, Path], settings: AnalysisSettings) -> list[tuple[Hashable, list[Step]]]:
+    """(key, steps) of the plans for a session's view (`state`: its session state): all the
+    tables once per rules, runs known and sidebar runs; the ghosts once more per timestep."""
+    first, second = state.get("run_a"), state.get("run_b")
+    t = state.get("t") if isinstance(state.get("t"), int) else None
+    known = tuple((n, str(p)) for n, p in available.items())
+    opened = [_loader(available, n) for n in dict.fromkeys((first, second)) if n in available]
+    return [(("tables", settings, known, first, second), steps(available, first, second, t, settings)),
+            (("ghosts", settings.ghost, known, first, second, t),
+             [step for run in opened for step in ghost_steps(run, t, settings)])]
 
 
 def after_run() -> None:
-    """After a page has run: queue what the pages will need under this session's rules and
-    runs (once per rules and set of runs), and the ghosts at its timestep (once per
-    timestep); start the worker. Does nothing when switched off."""
+    """After a page has run: queue the plans for this session's view (see plans) and start
+    the worker. Does nothing when switched off; never fails the page."""
     import streamlit as st
 
     if not enabled() or not st.runtime.exists():
         return
+    try:
+        from app import runs as R
+        from app import ui
 
-    from app import runs as R
-    from app import ui
+        added = [WARMER.add(key, plan) for key, plan in plans(st.session_state, R.available_runs(),
+                                                               ui.current_settings())]
+        if any(added):
+            WARMER.start()
+    except Exception as exc:  # a warm-up that cannot be planned costs only speed
+        log.debug("warm-up not planned: %s", exc)
 
-    state = st.session_state
-    available = R.available_runs()
-    t = state.get("t") if isinstance(state.get("t"), int) else None
-    settings = ui.current_settings()
-    known = tuple((n, str(p)) for n, p in available.items())
-    added = WARMER.add(("tables", settings, known), steps(available, state.get("run_a"), state.get("run_b"), t, settings))
-    added |= WARMER.add(("ghosts", settings.ghost, known, t),
-                        [step for run in _runs(available, state.get("run_a"), state.get("run_b"), 6)
-                         for step in ghost_steps(run, t, settings)])
-    if added:
-        WARMER.start()
+
+def _current() -> Warmer | None:
+    """The warmer of the module as now imported (Streamlit reloads edited modules)."""
+    module = sys.modules.get(__name__)
+    return getattr(module, "WARMER", None)
+
+
+WARMER = Warmer(alive=lambda warmer: _current() is warmer)  # a reloaded module's new warmer ends this one's thread
 
 
 class _QuietThread(logging.Filter):
@@ -214,4 +254,6 @@ class _QuietThread(logging.Filter):
         return threading.current_thread().name != THREAD_NAME
 
 
-logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_QuietThread())
+_LOGGER = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+if not any(type(f).__name__ == "_QuietThread" for f in _LOGGER.filters):  # once, also after a reload
+    _LOGGER.addFilter(_QuietThread())

@@ -5,6 +5,7 @@ nothing when a spawned worker process imports it."""
 import runpy
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -50,8 +51,41 @@ def test_steps_wait_for_quiet_and_a_failing_step_is_dropped():
     assert done == [1, 3] and w.pending() == 0
 
 
+def test_newest_plan_first_expanded_steps_next_and_old_plans_forgotten():
+    w = warm.Warmer(quiet_s=0.0, clock=Clock(), max_plans=2)
+    done = []
+    w.add("old", [lambda: done.append("old")])
+    w.add("new", [lambda: [lambda: done.append("layer 0"), lambda: done.append("layer 1")],
+                  lambda: done.append("new")])
+    while w.run_one():
+        pass
+    assert done == ["layer 0", "layer 1", "new", "old"]
+    for key in ("a", "b", "c"):
+        w.add(key, [lambda key=key: done.append(key)])
+    assert w.pending() == 2 and w.add("a", [lambda: done.append("a again")])  # 'a' was dropped, so planned anew
+    while w.run_one():
+        pass
+    assert done[4:] == ["a again", "c"]
+
+
+def test_the_worker_thread_waits_for_quiet_and_ends_when_replaced():
+    alive = [True]
+    w = warm.Warmer(quiet_s=0.05, alive=lambda warmer: alive[0])
+    done = threading.Event()
+    with w.script_run():
+        w.add("view", [done.set])
+        w.start()
+        assert not done.wait(0.3)  # not while a script runs
+    assert done.wait(5.0)
+    alive[0] = False
+    w.add("later", [lambda: None])
+    w._thread.join(10.0)
+    assert not w._thread.is_alive()
+
+
 def _counting(monkeypatch, calls: Counter):
     import analysis.comparison
+    import analysis.report
     import analysis.tables
     from app import runs as R
 
@@ -63,10 +97,13 @@ def _counting(monkeypatch, calls: Counter):
             return original(*args, **kwargs)
         monkeypatch.setattr(module, name, counted)
 
-    wrap(R, "run_summary")
+    for name in ("run_summary", "layer_table", "table1", "pattern_table", "table4"):
+        wrap(R, name)
     wrap(analysis.tables, "channel_table")
     wrap(analysis.tables, "ghosts")
+    wrap(analysis.report, "pick_patterns")
     wrap(analysis.comparison, "paired_comparison")
+    wrap(analysis.comparison, "group_runs")
 
 
 def test_warm_up_computes_what_the_pages_then_read(monkeypatch):
@@ -77,11 +114,17 @@ def test_warm_up_computes_what_the_pages_then_read(monkeypatch):
     _counting(monkeypatch, calls)
     available = {p.stem: p for p in sorted(R.SAMPLE_RUNS.glob("*.h5"))}
     assert set(available) >= {"vanilla", "asa1"}
-    for step in warm.steps(available, "vanilla", "asa1", None, ui.settings_from({})):
-        step()
+    w = warm.Warmer(quiet_s=0.0, clock=Clock())
+    for key, plan in warm.plans({"run_a": "vanilla", "run_b": "asa1"}, available, ui.settings_from({})):
+        w.add(key, plan)
+    while w.run_one():
+        pass
     warmed = dict(calls)
-    assert warmed["run_summary"] == len(available) and warmed["channel_table"] >= 2 * 3
-    assert warmed["ghosts"] >= 2 and warmed["paired_comparison"] == 2  # both orders of the one comparable pair
+    layers = len(R.load(available["vanilla"]).layers)
+    assert warmed["run_summary"] == warmed["layer_table"] == len(available)
+    assert warmed["channel_table"] == 2 * layers and warmed["pick_patterns"] == 2 * layers and warmed["ghosts"] >= 2
+    for name in ("table1", "pattern_table", "table4", "paired_comparison", "group_runs"):
+        assert warmed[name] == 2, name  # the one comparable pair, in both orders
     for page in ("views/overview.py", "views/spike_features.py", "views/membrane.py", "views/ghosts.py",
                  "views/compare.py"):
         at = AppTest.from_file(APP, default_timeout=120)
@@ -89,6 +132,19 @@ def test_warm_up_computes_what_the_pages_then_read(monkeypatch):
         at.run()
         assert not at.exception and not at.error, page
     assert dict(calls) == warmed  # every page read its tables from the warmed cache
+
+
+def test_plans_follow_the_sidebar_runs_and_the_timestep():
+    from app import runs as R
+
+    available = {p.stem: p for p in sorted(R.SAMPLE_RUNS.glob("*.h5"))}
+    rules = ui.settings_from({})
+    keys = [key for key, _ in warm.plans({"run_a": "vanilla", "run_b": "asa1", "t": 3}, available, rules)]
+    swapped = [key for key, _ in warm.plans({"run_a": "asa1", "run_b": "vanilla", "t": 3}, available, rules)]
+    later = [key for key, _ in warm.plans({"run_a": "vanilla", "run_b": "asa1", "t": 4}, available, rules)]
+    assert keys[0] != swapped[0] and keys[1] != swapped[1]  # another run chosen: planned again
+    assert later[0] == keys[0] and later[1] != keys[1]  # another timestep: only the ghosts again
+    assert keys[0] != warm.plans({"run_a": "vanilla", "run_b": "asa1"}, available, ui.settings_from({"rule_fg": 0.2}))[0][0]
 
 
 def test_warm_up_off_in_the_tests_and_on_by_default(monkeypatch):
