@@ -70,9 +70,11 @@ def settings() -> AnalysisSettings:
                           "rule_threshold": threshold})
 
 
-# the dashboard's own CSS: raster maps (analysis.figures.raster_image) drawn as blocks of one
-# colour per neuron, not blurred; a wide small table (Markdown) scrolls instead of spilling over
+# the dashboard's own CSS: raster maps (analysis.figures.raster_image, maps_png) drawn as
+# blocks of one colour per neuron, not blurred, and map images without rounded corners (they
+# clipped the corner neurons); a wide small table (Markdown) scrolls instead of spilling over
 STYLE = ("<style>.js-plotly-plot .imagelayer image { image-rendering: pixelated; } "
+         "[data-testid=stImage] img { image-rendering: pixelated; border-radius: 0; } "
          "[data-testid=stMarkdownContainer]:has(> table) { overflow-x: auto; }</style>")
 
 
