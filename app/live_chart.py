@@ -38,8 +38,8 @@ def live_chart(fig, key: str, config: dict | None = None, on_click: Callable[[],
     config (e.g. {"staticPlot": True}). on_click: a callback run before the script's next
     run when a point is clicked; in it, clicked_points(key) lists the points. width:
     "stretch" (the container's) or "content" (the figure's own layout.width)."""
-    data = {"figure": fig if isinstance(fig, str) else fig.to_json(), "config": config or {}, "src": plotly_url(), "clickable": on_click is not None,
-            "stretch": width == "stretch"}
+    data = {"figure": fig if isinstance(fig, str) else fig.to_json(), "config": config or {}, "src": plotly_url(),
+            "clickable": on_click is not None, "stretch": width == "stretch"}
     return _COMPONENT(key=key, data=data, width=width,
                       **({"on_click_change": on_click} if on_click is not None else {}))
 

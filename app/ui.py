@@ -78,10 +78,6 @@ STYLE = ("<style>.js-plotly-plot .imagelayer image { image-rendering: pixelated;
          "[data-testid=stMarkdownContainer]:has(> table) { overflow-x: auto; }</style>")
 
 
-# config of a chart with nothing to hover or click (raster maps): quicker for the browser to draw
-STATIC = {"staticPlot": True}
-
-
 def chart(fig, key: str, where=None, config: dict | None = None, on_click=None, width: str = "stretch"):
     """Draw a plotly figure (go.Figure, or its JSON text) under `key` (in `where`, a
     container, else here) in its own colours, as it is exported. The browser updates the

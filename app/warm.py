@@ -162,15 +162,15 @@ def _per_layer(run: Callable, call: Callable, spatial: bool = False) -> Step:
     return expand
 
 
-def steps(available: dict[str, Path], first: str | None, second: str | None, t: int | None,
-          settings: AnalysisSettings, max_runs: int = 6) -> list[Step]:
-    """What the pages compute on their first visit under these rules, most likely next
-    first, one cached call a step: the summary and layer table of the sidebar's runs and of
-    the others, up to max_runs runs (Overview); for the sidebar's two runs only (the caches
-    hold a limited number of layers) per layer the channel table and A-D picks (Spike
-    features, Membrane) and the ghosts of spatial layers at timestep t (Spike features,
-    Ghosts); then for the two runs in both orders, when recorded on the same samples,
-    Table 1, the replicate, pattern and QE tables and the paired comparison (Compare)."""
+def steps(available: dict[str, Path], first: str | None, second: str | None, settings: AnalysisSettings,
+          max_runs: int = 6) -> list[Step]:
+    """What the pages compute on their first visit under these rules (the ghosts aside: see
+    ghost_steps), most likely next first, one cached call a step: the summary and layer
+    table of the sidebar's runs and of the others, up to max_runs runs (Overview); for the
+    sidebar's two runs only (the caches hold a limited number of layers) per layer the
+    channel table and A-D picks (Spike features, Membrane); then for the two runs in both
+    orders, when recorded on the same samples, Table 1, the replicate, pattern and QE tables
+    and the paired comparison (Compare)."""
     from app import runs as R
 
     names = [n for n in dict.fromkeys((first, second)) if n in available]
@@ -184,7 +184,6 @@ def steps(available: dict[str, Path], first: str | None, second: str | None, t: 
     for run in opened:
         plan += [_per_layer(run, lambda r, i: R.cached_channel_table(r, i, settings)),
                  _per_layer(run, lambda r, i: R.cached_pick_patterns(r, i, settings))]
-        plan += ghost_steps(run, t, settings)
     for a, b in ((opened[0], opened[1]), (opened[1], opened[0])) if len(opened) == 2 else ():
         for call in (lambda a, b: R.cached_table1([a, b], settings), lambda a, b: R.cached_replicates([a, b], settings),
                      lambda a, b: R.cached_compare_tables(a, b, settings), lambda a, b: R.cached_paired(a, b, settings)):
@@ -208,12 +207,13 @@ def _if_comparable(call: Callable, a, b) -> None:
 
 def plans(state: Mapping, available: dict[str, Path], settings: AnalysisSettings) -> list[tuple[Hashable, list[Step]]]:
     """(key, steps) of the plans for a session's view (`state`: its session state): all the
-    tables once per rules, runs known and sidebar runs; the ghosts once more per timestep."""
+    tables once per rules, runs known and sidebar runs; the ghosts of the sidebar's runs
+    (Spike features, Ghosts) once per timestep as well."""
     first, second = state.get("run_a"), state.get("run_b")
     t = state.get("t") if isinstance(state.get("t"), int) else None
     known = tuple((n, str(p)) for n, p in available.items())
     opened = [_loader(available, n) for n in dict.fromkeys((first, second)) if n in available]
-    return [(("tables", settings, known, first, second), steps(available, first, second, t, settings)),
+    return [(("tables", settings, known, first, second), steps(available, first, second, settings)),
             (("ghosts", settings.ghost, known, first, second, t),
              [step for run in opened for step in ghost_steps(run, t, settings)])]
 
