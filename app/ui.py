@@ -16,14 +16,12 @@ from app import help as H
 from app import runs as R
 from app import state as S
 from app.live_chart import clicked_points, live_chart
-from events.types import EventFileError
-from models.base import ModelShapeError
-from models.checkpoint import CheckpointError
-from recorder.adapters import RecorderError
 from recorder.reader import RecordingFormatError
 
-KNOWN_ERRORS = (AnalysisError, RecordingFormatError, RecorderError, CheckpointError, EventFileError, ModelShapeError,
-                ExportError, ValueError, KeyError, OSError)  # LimitError and PathRefused are ValueErrors
+# The errors of the checkpoint, model, recorder and event readers (CheckpointError,
+# ModelShapeError, RecorderError, EventFileError), LimitError and PathRefused are ValueErrors;
+# they are not imported here, so that a page that only reads recordings never imports torch.
+KNOWN_ERRORS = (AnalysisError, RecordingFormatError, ExportError, ValueError, KeyError, OSError)
 
 
 @contextmanager

@@ -15,10 +15,15 @@ import h5py
 import numpy as np
 
 from recorder import schema as S
-from recorder.stats import from_fixed
 from recorder.validate import RecordingFormatError, _input_location, _stats_location, check, probe
 
 __all__ = ["LayerInfo", "Recording", "RecordingFormatError", "open_recording"]
+
+
+def from_fixed(values: np.ndarray, scale: float) -> np.ndarray:
+    """Real values (float64) of the int64 fixed-point sums the recorder stores (schema:
+    FIXED_POINT_SCALE; a version-1 file names its own scale)."""
+    return np.asarray(values, dtype=np.float64) / scale
 
 
 def _reads(method):

@@ -48,10 +48,6 @@ def check_peak(peak: float, values: int = 1) -> None:
                             "scale), or record smaller batches")
 
 
-def from_fixed(values: np.ndarray, scale: float = S.FIXED_POINT_SCALE) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64) / scale
-
-
 class LayerStats:
     """Running sums for one layer. `arrays` maps schema names to int64 arrays."""
 
