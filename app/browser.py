@@ -62,8 +62,12 @@ def app_server(env: dict | None = None, start_timeout_s: float = 90, script: str
 
 
 @contextmanager
-def chromium_page(width: int = 1400, height: int = 1000):
-    """A Playwright page in headless Debian chromium."""
+def chromium_page(width: int = 1400, height: int = 1000, cpu_slowdown: float = 1.0):
+    """A Playwright page in headless Debian chromium. cpu_slowdown > 1: the page's renderer
+    runs that many times slower (Chromium's CPU throttling, as in DevTools), to see the
+    dashboard as a slower machine would."""
+    if cpu_slowdown < 1:
+        raise ValueError(f"cpu_slowdown must be >= 1 (1: no slowdown), got {cpu_slowdown}")
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -73,6 +77,8 @@ def chromium_page(width: int = 1400, height: int = 1000):
         context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(120_000)
+        if cpu_slowdown > 1:
+            context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
         try:
             yield page
         finally:

@@ -3,12 +3,15 @@ runs: from the widget change to the page being idle again. Measured in the page 
 from the pointer press (or the navigation start, for a first load) to the frame drawn after
 the page's last change, read once the new view is in the URL, no script runs, no element is
 stale and nothing has changed for 0.5 s. Beside it, the time as the driver (Playwright) waits,
-which adds its checks before a click and its polling after it. Prints the median and the
-worst of each interaction, the first load, and three floors: the same change in a
+which adds its checks before a click and its polling after it. The server is prepared as
+./dashboard.sh prepares it (app.ready's warm start). Prints the median and the worst of each
+interaction; first loads in new sessions (the first of all in a new browser); the first load
+on a server just started without the warm start; and three floors: the same change in a
 one-selectbox Streamlit app, and in that app drawing one small plotly chart with
 st.plotly_chart (drawn anew) or with the dashboard's app.live_chart (updated in place).
+--cpu-slowdown N runs the browser's page N times slower, to see a slower machine.
 
-    .venv/bin/python -m app.browser_benchmark [--repeats 5]
+    .venv/bin/python -m app.browser_benchmark [--repeats 5] [--cpu-slowdown 2]
 
 Run it with the machine otherwise idle (check `uptime`); AppTest's view of the same
 interactions (the script run alone, without browser and transport) is `python -m app.benchmark`.
@@ -24,6 +27,7 @@ import time
 from pathlib import Path
 
 from app import browser as B
+from app import ready
 
 
 def _until(page, url_part: str) -> None:
@@ -101,13 +105,13 @@ def _timed(page, trigger, done: str) -> tuple[float, float]:
     return B.timed_seconds(page), driver
 
 
-def floor(repeats: int, app: str = FLOOR_APP) -> list[tuple[float, float]]:
+def floor(repeats: int, app: str = FLOOR_APP, cpu_slowdown: float = 1.0) -> list[tuple[float, float]]:
     """(in page, driver) seconds per selectbox change of a one-widget Streamlit app (`app`),
     measured the same way: the floor of Streamlit and this browser on this machine."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "floor.py"
         script.write_text(app)
-        with B.app_server(script=str(script)) as server, B.chromium_page() as page:
+        with B.app_server(script=str(script)) as server, B.chromium_page(cpu_slowdown=cpu_slowdown) as page:
             page.goto(f"{server}/")
             page.get_by_text("chosen").first.wait_for()
             if app != FLOOR_APP:  # the first run goes on importing plotly after the text shows
@@ -118,6 +122,27 @@ def floor(repeats: int, app: str = FLOOR_APP) -> list[tuple[float, float]]:
                 name = ["b", "a"][i % 2]
                 times.append(_timed(page, _pick(page, "run", name), f"run={name}"))
     return times
+
+
+def first_loads(page, server: str, repeats: int) -> list[tuple[float, float]]:
+    """(in page, driver) seconds of `repeats` first loads of the overview in new sessions of
+    `page`'s browser, from the navigation start (the first one also starts the browser's caches)."""
+    B.time_loads(page)
+    loads = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        page.goto(f"{server}/")
+        page.get_by_role("heading", name="Overview").first.wait_for()
+        _until(page, "run=")
+        loads.append((B.timed_seconds(page), time.perf_counter() - start))
+    return loads
+
+
+def cold_first_load(cpu_slowdown: float = 1.0) -> tuple[float, float]:
+    """(in page, driver) seconds of the first load on a server just started without
+    app.ready's warm start, in a new browser: what the first visitor waits for then."""
+    with B.app_server() as server, B.chromium_page(cpu_slowdown=cpu_slowdown) as page:
+        return first_loads(page, server, 1)[0]
 
 
 def _line(what: str, times: list[tuple[float, float]], note: str = "") -> str:
@@ -132,23 +157,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--only", metavar="TEXT", help="only the interactions whose name contains TEXT, without first "
                                                   "loads and floors (to compare two versions of the code in turn)")
+    p.add_argument("--cpu-slowdown", type=float, default=1.0, metavar="N",
+                   help="run the browser's page N times slower (Chromium's CPU throttling), as on a slower machine; "
+                        "the server is not slowed")
     args = p.parse_args(argv)
     repeats = max(1, args.repeats)
+    if args.cpu_slowdown < 1:
+        p.error(f"--cpu-slowdown must be at least 1 (1: no slowdown), got {args.cpu_slowdown}")
     chosen = [i for i in interactions() if args.only is None or args.only in i[2]]
     if not chosen:
         p.error(f"--only {args.only!r} names no interaction; they are: " + ", ".join(i[2] for i in interactions()))
-    print("time per interaction: in the page (pointer press -> frame after the last change) | as the driver waits")
-    with B.app_server() as server, B.chromium_page() as page:
+    print("time per interaction: in the page (pointer press -> frame after the last change) | as the driver waits"
+          + (f"; the page's CPU slowed {args.cpu_slowdown:g}x" if args.cpu_slowdown > 1 else ""))
+    with B.app_server() as server, B.chromium_page(cpu_slowdown=args.cpu_slowdown) as page:
+        prepared = ready.warm_start(server)  # as ./dashboard.sh does beside the server
         if args.only is None:
-            B.time_loads(page)
-            loads = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                page.goto(f"{server}/")
-                page.get_by_role("heading", name="Overview").first.wait_for()
-                _until(page, "run=")
-                driver = time.perf_counter() - start
-                loads.append((B.timed_seconds(page), driver))
+            loads = first_loads(page, server, repeats)
             print(_line("first load (new session, overview)", loads, f"   (first of all: {1000 * loads[0][0]:.0f} ms)"))
         medians, worst = [], []
         for path, title, what, action in chosen:
@@ -165,9 +189,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"all interactions, in the page: median of medians {1000 * statistics.median(medians):.0f} ms, "
                   f"worst {1000 * max(worst):.0f} ms")
     if args.only is None:
-        print(_line("floor: one-selectbox Streamlit app", floor(repeats)))
-        print(_line("floor + one small plotly chart", floor(repeats, ONE_CHART_APP)))
-        print(_line("floor + the same chart, live_chart", floor(repeats, ONE_LIVE_CHART_APP)))
+        print(f"app.ready's warm start (as ./dashboard.sh runs it beside the server) took {1000 * prepared:.0f} ms "
+              "before the loads above; without it:")
+        print(_line("first load, server just started", [cold_first_load(args.cpu_slowdown)]))
+        print(_line("floor: one-selectbox Streamlit app", floor(repeats, cpu_slowdown=args.cpu_slowdown)))
+        print(_line("floor + one small plotly chart", floor(repeats, ONE_CHART_APP, cpu_slowdown=args.cpu_slowdown)))
+        print(_line("floor + the same chart, live_chart",
+                    floor(repeats, ONE_LIVE_CHART_APP, cpu_slowdown=args.cpu_slowdown)))
     return 0
 
 
