@@ -13,7 +13,6 @@ import numpy as np
 from tqdm import tqdm
 
 from analysis import figures as F
-from analysis.ablation import free_spikes, load_results, results_dir
 from analysis.comparison import paired_comparison, replicate_table
 from analysis.export import ExportError, footer_text, journal_size, with_footer, write_figures, write_tables
 from analysis.features import NULL, PatternRule
@@ -125,6 +124,8 @@ def build_report(run: Run, other: Run | None, layer_key, t: int | None, settings
             f"MPD and spike features of {run.layer(layer_key).info.name} at t={t}", fig6_per_row)
     if other:
         tables["intervals"] = paired_comparison(run, other, settings).drop(columns=["low", "high"])
+    from analysis.ablation import free_spikes, load_results, results_dir  # torch: not for the pages that pick patterns
+
     for r in runs:
         for name, (table, _) in load_results(results_dir(r.path)).items():
             tables[f"ablation_{r.name}_{name}"] = table

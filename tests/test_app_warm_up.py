@@ -171,9 +171,10 @@ def test_the_app_script_does_nothing_when_a_spawned_worker_imports_it(monkeypatc
 
 def test_reading_recordings_needs_no_torch():
     """The dashboard's shared modules and the recording reader leave torch to the pages and
-    measures that need a model (energy, Inspect, Silence channels): Spike features, Ghosts and
-    Samples open without importing it (about 3 s with torchvision, on a first page)."""
-    probe = ("import sys; import recorder.reader, analysis.loader, analysis.tables, analysis.figures, app.ui, app.runs; "
+    measures that need a model (energy, Inspect, Silence channels): Spike features, Membrane,
+    Ghosts and Samples open without importing it (about 3 s with torchvision, on a first page)."""
+    probe = ("import sys; import recorder.reader, analysis.loader, analysis.tables, analysis.figures, analysis.report, "
+             "app.ui, app.runs; "
              "print(sorted(m for m in ('torch', 'torchvision', 'spikingjelly') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                           cwd=REPO).stdout.strip() == "[]"
