@@ -8,4 +8,5 @@ COPY scripts/setup.sh scripts/setup.sh
 RUN scripts/setup.sh
 COPY . .
 EXPOSE 8501
-CMD [".venv/bin/streamlit", "run", "app/main.py", "--server.port=8501", "--server.address=0.0.0.0"]
+# dashboard.sh: the set-up check (nothing to do here) and the first page prepared (app.ready)
+CMD ["./dashboard.sh", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -5,9 +5,9 @@ the page's last change, read once the new view is in the URL, no script runs, no
 stale and nothing has changed for 0.5 s. Beside it, the time as the driver (Playwright) waits,
 which adds its checks before a click and its polling after it. The server is prepared as
 ./dashboard.sh prepares it (app.ready's warm start). Prints the median and the worst of each
-interaction; first loads in new sessions (the first of all in a new browser); the first load
-on a server just started without the warm start; and three floors: the same change in a
-one-selectbox Streamlit app, and in that app drawing one small plotly chart with
+interaction; first loads in new browsers (empty caches) and in new sessions of one browser;
+the first load on a server just started without the warm start; and three floors: the same
+change in a one-selectbox Streamlit app, and in that app drawing one small plotly chart with
 st.plotly_chart (drawn anew) or with the dashboard's app.live_chart (updated in place).
 --cpu-slowdown N runs the browser's page N times slower, to see a slower machine.
 
@@ -126,7 +126,7 @@ def floor(repeats: int, app: str = FLOOR_APP, cpu_slowdown: float = 1.0) -> list
 
 def first_loads(page, server: str, repeats: int) -> list[tuple[float, float]]:
     """(in page, driver) seconds of `repeats` first loads of the overview in new sessions of
-    `page`'s browser, from the navigation start (the first one also starts the browser's caches)."""
+    `page`'s browser, from the navigation start."""
     B.time_loads(page)
     loads = []
     for _ in range(repeats):
@@ -138,9 +138,19 @@ def first_loads(page, server: str, repeats: int) -> list[tuple[float, float]]:
     return loads
 
 
+def new_browser_loads(server: str, repeats: int, cpu_slowdown: float = 1.0) -> list[tuple[float, float]]:
+    """(in page, driver) seconds of the first load in each of `repeats` new browsers (empty
+    caches): what a first visitor waits for."""
+    loads = []
+    for _ in range(repeats):
+        with B.chromium_page(cpu_slowdown=cpu_slowdown) as page:
+            loads += first_loads(page, server, 1)
+    return loads
+
+
 def cold_first_load(cpu_slowdown: float = 1.0) -> tuple[float, float]:
     """(in page, driver) seconds of the first load on a server just started without
-    app.ready's warm start, in a new browser: what the first visitor waits for then."""
+    app.ready's warm start, in a new browser: what the first visitor would wait for then."""
     with B.app_server() as server, B.chromium_page(cpu_slowdown=cpu_slowdown) as page:
         return first_loads(page, server, 1)[0]
 
@@ -172,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     with B.app_server() as server, B.chromium_page(cpu_slowdown=args.cpu_slowdown) as page:
         prepared = ready.warm_start(server)  # as ./dashboard.sh does beside the server
         if args.only is None:
-            loads = first_loads(page, server, repeats)
-            print(_line("first load (new session, overview)", loads, f"   (first of all: {1000 * loads[0][0]:.0f} ms)"))
+            print(_line("first load, new browser", new_browser_loads(server, repeats, args.cpu_slowdown)))
+            B.open_page(page, server, "", "Overview")  # this browser's caches, untimed
+            print(_line("first load, new session", first_loads(page, server, repeats)))
         medians, worst = [], []
         for path, title, what, action in chosen:
             B.open_page(page, server, path, title)
@@ -191,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only is None:
         print(f"app.ready's warm start (as ./dashboard.sh runs it beside the server) took {1000 * prepared:.0f} ms "
               "before the loads above; without it:")
-        print(_line("first load, server just started", [cold_first_load(args.cpu_slowdown)]))
+        print(_line("first load, new browser, server not prepared", [cold_first_load(args.cpu_slowdown)]))
         print(_line("floor: one-selectbox Streamlit app", floor(repeats, cpu_slowdown=args.cpu_slowdown)))
         print(_line("floor + one small plotly chart", floor(repeats, ONE_CHART_APP, cpu_slowdown=args.cpu_slowdown)))
         print(_line("floor + the same chart, live_chart",

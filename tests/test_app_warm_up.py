@@ -174,7 +174,7 @@ def test_reading_recordings_needs_no_torch():
     measures that need a model (energy, Inspect, Silence channels): Spike features, Membrane,
     Ghosts and Samples open without importing it (about 3 s with torchvision, on a first page)."""
     probe = ("import sys; import recorder.reader, analysis.loader, analysis.tables, analysis.figures, analysis.report, "
-             "app.ui, app.runs; "
+             "analysis.samples, analysis.comparison, app.ui, app.runs, app.warm, app.state, app.help, app.live_chart; "
              "print(sorted(m for m in ('torch', 'torchvision', 'spikingjelly') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                           cwd=REPO).stdout.strip() == "[]"
