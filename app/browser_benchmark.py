@@ -124,6 +124,23 @@ def floor(repeats: int, app: str = FLOOR_APP, cpu_slowdown: float = 1.0) -> list
     return times
 
 
+def time_interactions(page, server: str, chosen, repeats: int) -> tuple[list[float], list[float]]:
+    """Time each of `chosen` (see interactions) `repeats` times, printing a line each; returns
+    their medians and worst times (in page, seconds)."""
+    medians, worst = [], []
+    for path, title, what, action in chosen:
+        B.open_page(page, server, path, title)
+        _until(page, "run=")
+        times = []
+        for i in range(repeats):
+            trigger, done = action(page, i)
+            times.append(_timed(page, trigger, done))
+        medians.append(statistics.median(t[0] for t in times))
+        worst.append(max(t[0] for t in times))
+        print(_line(what, times), flush=True)
+    return medians, worst
+
+
 def first_loads(page, server: str, repeats: int) -> list[tuple[float, float]]:
     """(in page, driver) seconds of `repeats` first loads of the overview in new sessions of
     `page`'s browser, from the navigation start."""
@@ -179,26 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--only {args.only!r} names no interaction; they are: " + ", ".join(i[2] for i in interactions()))
     print("time per interaction: in the page (pointer press -> frame after the last change) | as the driver waits"
           + (f"; the page's CPU slowed {args.cpu_slowdown:g}x" if args.cpu_slowdown > 1 else ""))
-    with B.app_server() as server, B.chromium_page(cpu_slowdown=args.cpu_slowdown) as page:
+    with B.app_server() as server:
         prepared = ready.warm_start(server)  # as ./dashboard.sh does beside the server
         if args.only is None:
             print(_line("first load, new browser", new_browser_loads(server, repeats, args.cpu_slowdown)))
-            B.open_page(page, server, "", "Overview")  # this browser's caches, untimed
-            print(_line("first load, new session", first_loads(page, server, repeats)))
-        medians, worst = [], []
-        for path, title, what, action in chosen:
-            B.open_page(page, server, path, title)
-            _until(page, "run=")
-            times = []
-            for i in range(repeats):
-                trigger, done = action(page, i)
-                times.append(_timed(page, trigger, done))
-            medians.append(statistics.median(t[0] for t in times))
-            worst.append(max(t[0] for t in times))
-            print(_line(what, times), flush=True)
-        if args.only is None:
-            print(f"all interactions, in the page: median of medians {1000 * statistics.median(medians):.0f} ms, "
-                  f"worst {1000 * max(worst):.0f} ms")
+        with B.chromium_page(cpu_slowdown=args.cpu_slowdown) as page:
+            if args.only is None:
+                B.open_page(page, server, "", "Overview")  # this browser's caches, untimed
+                print(_line("first load, new session", first_loads(page, server, repeats)))
+            medians, worst = time_interactions(page, server, chosen, repeats)
+            if args.only is None:
+                print(f"all interactions, in the page: median of medians {1000 * statistics.median(medians):.0f} ms, "
+                      f"worst {1000 * max(worst):.0f} ms")
     if args.only is None:
         print(f"app.ready's warm start (as ./dashboard.sh runs it beside the server) took {1000 * prepared:.0f} ms "
               "before the loads above; without it:")
