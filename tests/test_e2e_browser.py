@@ -3,7 +3,6 @@
 checkpoint is uploaded and recorded on the synthetic data, and a figure downloads as a
 valid PNG. Screenshots of every page go to test-artifacts/screenshots/."""
 
-import re
 import zipfile
 from pathlib import Path
 
@@ -306,15 +305,3 @@ def test_a_research_session(page, server, tmp_path):
     refusal.scroll_into_view_if_needed()
     shot("09_three_runs_one_refused")
 
-
-def test_browser_benchmark_times_an_interaction(capsys):
-    """The benchmark's path on a prepared server (app.ready), one repeat of one interaction,
-    with the page's CPU slowed: a line of real times in the page and as the driver waits."""
-    from app.browser_benchmark import main
-
-    assert main(["--only", "ghosts: layer", "--repeats", "1", "--cpu-slowdown", "1.5"]) == 0
-    out = capsys.readouterr().out
-    assert "the page's CPU slowed 1.5x" in out
-    line = next(l for l in out.splitlines() if l.startswith("ghosts: layer"))
-    page_ms, driver_ms = (float(x) for x in re.findall(r"median +(\d+) ms", line))
-    assert 0 < page_ms < 60_000 and 0 < driver_ms < 60_000
