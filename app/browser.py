@@ -9,10 +9,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from app import ready
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -40,18 +40,12 @@ def app_server(env: dict | None = None, start_timeout_s: float = 90, script: str
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + start_timeout_s
     try:
-        while True:
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise BrowserError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
-            time.sleep(0.3)
+        try:
+            ready.wait_until_up(base, start_timeout_s, alive=lambda: proc.poll() is None)
+        except ready.ReadyError:
+            proc.kill()
+            raise BrowserError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}") from None
         yield base
     finally:
         proc.terminate()

@@ -95,10 +95,9 @@ def _get(url: str, timeout_s: float) -> tuple[int, bytes]:
         raise OSError(f"{type(exc).__name__}: {exc}") from None
 
 
-def warm_start(url: str, start_timeout_s: float = 120.0, alive: Callable[[], bool] = lambda: True) -> float:
-    """Wait until the server at `url` answers its health check (at most start_timeout_s),
-    then run the app once through its script health check. Returns the seconds that run
-    took. ReadyError says why there was none; ServerGone when alive() turns false."""
+def wait_until_up(url: str, start_timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:
+    """Return once the server at `url` answers its health check; ReadyError after
+    start_timeout_s, ServerGone as soon as alive() turns false."""
     deadline = time.monotonic() + start_timeout_s
     while True:
         if not alive():
@@ -112,6 +111,13 @@ def warm_start(url: str, start_timeout_s: float = 120.0, alive: Callable[[], boo
             raise ReadyError(f"no dashboard answered at {url} within {start_timeout_s:.0f} s; is it running on that "
                              "port and path (--server.port, --server.baseUrlPath)?")
         time.sleep(0.3)
+
+
+def warm_start(url: str, start_timeout_s: float = 120.0, alive: Callable[[], bool] = lambda: True) -> float:
+    """Wait until the server at `url` is up (wait_until_up), then run the app once through its
+    script health check. Returns the seconds that run took. ReadyError says why there was
+    none; ServerGone when alive() turns false."""
+    wait_until_up(url, start_timeout_s, alive)
     started = time.perf_counter()
     try:
         status, body = _get(f"{url}/_stcore/script-health-check", STREAMLIT_CHECK_LIMIT_S + 30)
